@@ -101,6 +101,12 @@ interface GuestCommon {
   memoryMb: number;
   /** The guest this one is cloned from. Clones of templates are linked, others full. */
   cloneFrom?: Vmid;
+  /**
+   * Clone from this snapshot of the source (`pct clone --snapname` / `qm clone --snapname`); one of
+   * the source's `snapshots`. For a non-template source, which may be running (a full clone of a
+   * running container needs a snapshot). Legacy `template_snapshot_name`. Not for template sources.
+   */
+  cloneSnapshot?: string;
   /** Converted to a native Proxmox template once built. A template is never left running. */
   template: boolean;
   /** Guests that must be fully built before this one's provisioning (features, app) starts. */
@@ -136,7 +142,12 @@ export interface LxcNet {
   firewall?: boolean;
 }
 
-/** A custom mapping: container ids [containerId, containerId+size) → host ids [hostId, ...). */
+/**
+ * A custom mapping: container ids [containerId, containerId+size) → host ids [hostId, ...).
+ * Declared entries are the exceptions: container ids no entry covers keep Proxmox's default
+ * mapping (100000 + id), so `{ type: 'gid', containerId: 33, hostId: 33, size: 1 }` alone passes
+ * gid 33 through. Per type, entries overlap neither on the container side nor on the host side.
+ */
 export interface IdMapDecl {
   type: 'uid' | 'gid';
   containerId: number;
@@ -239,6 +250,8 @@ export interface Config {
   node: string;
   storages: Record<string, StorageDecl>;
   features: Record<string, FeatureDecl>;
-  /** Keyed by VMID. */
+  /** Keyed by VMID, in ascending VMID order (JavaScript orders integer keys; source order is lost). */
   guests: Map<Vmid, Guest>;
+  /** Top-level data Phoenix carries but does not act on (legacy `nvidia_driver_version`...). */
+  meta?: Record<string, unknown>;
 }

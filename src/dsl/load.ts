@@ -1,0 +1,128 @@
+// Loads `phoenix.config.ts` (or .js/.mjs): bundle it with esbuild, import the bundle, validate what
+// it exports. Every failure comes back as diagnostics with the file, and a line where one exists —
+// syntax errors from esbuild, a config that throws while loading, and validation problems (located
+// in the source by ./locate.ts).
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundle } from './bundle.js';
+import { cachedBundle, storeBundle } from './bundle-cache.js';
+import type { Diagnostic, Result } from './diagnostics.js';
+import { err } from './diagnostics.js';
+import { locatePaths } from './locate.js';
+import type { Config } from './model.js';
+import { validateConfig } from './validate.js';
+
+export const DEFAULT_CONFIG = 'phoenix.config.ts';
+
+export interface LoadOptions {
+  /** Check that feature and app scripts exist. Default true. */
+  checkFiles?: boolean;
+  /** Reuse the bundle of an unchanged config from `.phoenix/cache/` beside it. Default true. */
+  cache?: boolean;
+}
+
+function problem(file: string, message: string, fix?: string): Diagnostic {
+  return { path: '', message, file, ...(fix && { fix }) };
+}
+
+/** Imports bundled code from a temp file (beside the config, so its bare imports resolve from there). */
+async function importTemp(code: string, file: string): Promise<unknown> {
+  const name = `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.mjs`;
+  let tmp = path.join(path.dirname(file), name);
+  try {
+    fs.writeFileSync(tmp, code);
+  } catch {
+    tmp = path.join(os.tmpdir(), name); // read-only config folder: imports of npm packages may not resolve
+    fs.writeFileSync(tmp, code);
+  }
+  try {
+    return await import(pathToFileURL(tmp).href);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** The config module: from the cache when nothing changed, else bundled now. */
+async function importConfig(
+  file: string,
+  useCache: boolean,
+): Promise<Result<Record<string, unknown>, Diagnostic[]>> {
+  let target = useCache ? cachedBundle(file) : undefined;
+  let code: string | undefined;
+  if (!target) {
+    const b = await bundle(file);
+    if (!b.ok) return b;
+    target = useCache ? storeBundle(file, b.value) : undefined;
+    code = b.value.code;
+  }
+  try {
+    const mod = target ? await import(pathToFileURL(target).href) : await importTemp(code ?? '', file);
+    return { ok: true, value: mod as Record<string, unknown> };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return err([problem(file, `the config failed while loading: ${message}`)]);
+  }
+}
+
+/** Adds `line`/`column` from the config source to diagnostics that name a config path. */
+export async function locateDiagnostics(diagnostics: Diagnostic[], file: string): Promise<Diagnostic[]> {
+  const wanted = diagnostics.filter((d) => d.file === file && d.line === undefined);
+  if (wanted.length === 0) return diagnostics;
+  let source: string;
+  try {
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return diagnostics;
+  }
+  const at = locatePaths(source, [...new Set(wanted.map((d) => d.path))]);
+  return diagnostics.map((d) => {
+    const loc = d.file === file && d.line === undefined ? at.get(d.path) : undefined;
+    return loc ? { ...d, line: loc.line, column: loc.column, length: loc.length } : d;
+  });
+}
+
+export async function loadConfig(
+  configPath: string,
+  options: LoadOptions = {},
+): Promise<Result<Config, Diagnostic[]>> {
+  const file = path.resolve(configPath);
+  if (!fs.existsSync(file)) {
+    return err([
+      problem(
+        file,
+        `config file not found: ${file}`,
+        configPath === DEFAULT_CONFIG
+          ? `create ${DEFAULT_CONFIG} here, or pass --config <file>`
+          : 'check the path given to --config',
+      ),
+    ]);
+  }
+  if (!fs.statSync(file).isFile())
+    return err([problem(file, `not a file: ${file}`, 'pass the config file itself')]);
+
+  const loaded = await importConfig(file, options.cache !== false);
+  if (!loaded.ok) return loaded;
+  const mod = loaded.value;
+  if (!('default' in mod)) {
+    return err([
+      problem(file, 'the config has no default export', 'end it with `export default defineConfig({ ... })`'),
+    ]);
+  }
+  const result = validateConfig(
+    mod.default,
+    file,
+    options.checkFiles === false ? {} : { fileExists: fs.existsSync },
+  );
+  if (result.ok) return result;
+  // In file order, so the list reads top to bottom like the config (unlocated ones first).
+  const located = await locateDiagnostics(result.error, file);
+  return err(
+    located
+      .map((d, i) => [d, i] as const)
+      .sort(([a, i], [b, j]) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || i - j)
+      .map(([d]) => d),
+  );
+}

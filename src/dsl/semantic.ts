@@ -1,0 +1,422 @@
+// Third pass: rules that need more than one field — references between guests, features and
+// storages; dependency cycles; things Proxmox would refuse only halfway through a build (a clone
+// that must keep its source's `unprivileged`, snapshots on a storage that cannot take them, a
+// template that is also asked to run); and duplicates that would collide on the network.
+import type { Config, Guest, IdMapDecl, LxcGuest, StorageDecl, VmGuest, Vmid } from './model.js';
+import {
+  dnsNameProblem,
+  NO_CT_LINKED_CLONES,
+  NO_CT_SNAPSHOTS,
+  snapshotNameProblem,
+  staticAddress,
+  suggestDnsName,
+  volumeStorage,
+} from './pve-formats.js';
+import { closest, type Reader } from './reader.js';
+import type { ParsedGuest } from './shape.js';
+
+const gp = (g: Guest, ...rest: (string | number)[]) => ['guests', g.vmid, ...rest].join('.');
+
+export function checkSemantics(config: Config, parsed: ParsedGuest[], r: Reader): void {
+  const explicit = new Map(parsed.map((p) => [p.vmid, p.spec]));
+  for (const g of config.guests.values()) {
+    checkNames(g, r);
+    checkFeatures(g, config, r);
+    checkStorages(g, config, r);
+    checkDependsOn(g, config, r);
+    checkSnapshots(g, config, r);
+    checkTemplate(g, r);
+    checkClone(g, config, (explicit.get(g.vmid) as { unprivileged?: boolean } | undefined)?.unprivileged, r);
+    if (g.kind === 'lxc') checkLxc(g, r);
+    else checkVm(g, r);
+  }
+  checkCycles(config, r);
+  checkDuplicates(config, r);
+}
+
+function checkNames(g: Guest, r: Reader): void {
+  const bad = dnsNameProblem(g.name);
+  if (bad && g.name !== '') {
+    r.problem(gp(g, 'name'), `"${g.name}" ${bad}`, `use a DNS name, e.g. "${suggestDnsName(g.name)}"`);
+  }
+  if (g.description !== undefined && Buffer.byteLength(g.description) > 8192) {
+    r.problem(gp(g, 'description'), 'is longer than Proxmox allows (8 KiB)', 'shorten it');
+  }
+}
+
+function checkFeatures(g: Guest, config: Config, r: Reader): void {
+  const declared = Object.keys(config.features);
+  const seen = new Set<string>();
+  g.features.forEach((name, i) => {
+    if (seen.has(name))
+      r.problem(gp(g, 'features', i), `feature "${name}" is listed twice`, 'remove the repeat');
+    seen.add(name);
+    if (config.features[name]) return;
+    const near = closest(name, declared);
+    r.problem(
+      gp(g, 'features', i),
+      `feature "${name}" is not declared`,
+      near ? `did you mean "${near}"?` : `declare it under features: { ${name}: { script: '...' } }`,
+    );
+  });
+}
+
+function storageRef(
+  path: string,
+  id: string,
+  need: readonly string[],
+  config: Config,
+  r: Reader,
+): StorageDecl | undefined {
+  const s = config.storages[id];
+  if (!s) {
+    const near = closest(id, Object.keys(config.storages));
+    r.problem(
+      path,
+      `storage "${id}" is not declared`,
+      near
+        ? `did you mean "${near}"?`
+        : `declare it under storages: { '${id}': { type: ..., content: [...] } }`,
+    );
+    return undefined;
+  }
+  if (need.length > 0 && !need.some((c) => s.content.includes(c as never))) {
+    r.problem(
+      path,
+      `storage "${id}" does not hold ${need.join(' or ')} (its content: ${s.content.join(', ') || 'none'})`,
+      `use a storage with content ${need[0]}, or add it to storages.${id}.content`,
+    );
+  }
+  return s;
+}
+
+function checkStorages(g: Guest, config: Config, r: Reader): void {
+  if (g.kind === 'lxc') {
+    if (g.rootfs.storage) storageRef(gp(g, 'rootfs', 'storage'), g.rootfs.storage, ['rootdir'], config, r);
+    g.zfsVolumes.forEach((v, i) => {
+      storageRef(gp(g, 'zfsVolumes', i, 'storage'), v.storage, ['rootdir'], config, r);
+    });
+    const tmpl = g.ostemplate && volumeStorage(g.ostemplate);
+    if (tmpl) storageRef(gp(g, 'ostemplate'), tmpl, ['vztmpl'], config, r);
+  } else {
+    if (g.storage) storageRef(gp(g, 'storage'), g.storage, ['images'], config, r);
+    const img = g.image && volumeStorage(g.image);
+    if (img) storageRef(gp(g, 'image'), img, ['import', 'iso'], config, r);
+  }
+}
+
+function checkDependsOn(g: Guest, config: Config, r: Reader): void {
+  const seen = new Set<Vmid>();
+  g.dependsOn.forEach((id, i) => {
+    const path = gp(g, 'dependsOn', i);
+    if (id === g.vmid) r.problem(path, 'a guest cannot depend on itself', `remove ${id}`);
+    else if (!config.guests.has(id)) {
+      r.problem(
+        path,
+        `guest ${id} is not declared`,
+        `declare guest ${id} under guests, or remove it from dependsOn`,
+      );
+    } else if (seen.has(id)) r.problem(path, `guest ${id} is listed twice`, 'remove the repeat');
+    seen.add(id);
+  });
+}
+
+function checkSnapshots(g: Guest, config: Config, r: Reader): void {
+  const seen = new Set<string>();
+  g.snapshots.forEach((s, i) => {
+    const bad = snapshotNameProblem(s.name, g.kind);
+    if (bad)
+      r.problem(
+        gp(g, 'snapshots', i, 'name'),
+        `"${s.name}" ${bad}`,
+        'use a name like "final-form" or "after_features"',
+      );
+    if (seen.has(s.name.toLowerCase())) {
+      r.problem(
+        gp(g, 'snapshots', i, 'name'),
+        `snapshot "${s.name}" is declared twice`,
+        'give each snapshot its own name',
+      );
+    }
+    seen.add(s.name.toLowerCase());
+    if (s.after === 'app' && !g.app) {
+      r.problem(
+        gp(g, 'snapshots', i, 'after'),
+        '"app" but this guest has no app',
+        'use after: "features", or add an app',
+      );
+    }
+  });
+  if (g.snapshots.length === 0) return;
+  if (g.template) {
+    // pve-container and qemu-server both refuse before converting (SEMANTICS §3.3; qemu-server API2/Qemu.pm).
+    const who =
+      g.kind === 'lxc'
+        ? 'pct template refuses ("unable to create template, because CT contains snapshots")'
+        : 'qm template refuses ("unable to create template, because VM contains snapshots")';
+    r.problem(
+      gp(g, 'snapshots'),
+      `a template cannot have snapshots: ${who}`,
+      'take lifecycle snapshots on the clones, or drop template: true',
+    );
+  }
+  if (g.kind === 'lxc') {
+    const type = config.storages[g.rootfs.storage]?.type;
+    if (type && NO_CT_SNAPSHOTS.has(type)) {
+      r.problem(
+        gp(g, 'snapshots'),
+        `the root disk is on "${g.rootfs.storage}" (${type}), which cannot take container snapshots`,
+        'put rootfs on a zfspool, lvmthin, rbd or btrfs storage, or remove the snapshots',
+      );
+    }
+  }
+}
+
+function checkTemplate(g: Guest, r: Reader): void {
+  if (g.template && g.boot.onboot) {
+    r.problem(
+      gp(g, 'boot', 'onboot'),
+      'a template is never left running, but onboot asks Proxmox to start it at boot',
+      'set boot.onboot to false, or drop template: true',
+    );
+  }
+}
+
+function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undefined, r: Reader): void {
+  if (g.cloneFrom === undefined) {
+    if (g.cloneSnapshot !== undefined) {
+      r.problem(
+        gp(g, 'cloneSnapshot'),
+        'is set but the guest is not a clone',
+        'add cloneFrom, or remove cloneSnapshot',
+      );
+    }
+    return;
+  }
+  const src = config.guests.get(g.cloneFrom);
+  if (!src || src.kind !== g.kind || src.vmid === g.vmid) return; // reported by resolve
+  if (g.cloneSnapshot !== undefined) {
+    if (src.template) {
+      r.problem(
+        gp(g, 'cloneSnapshot'),
+        `guest ${src.vmid} is a template, which has no snapshots; a clone of a template is linked to its base`,
+        'remove cloneSnapshot',
+      );
+    } else if (!src.snapshots.some((s) => s.name === g.cloneSnapshot)) {
+      const names = src.snapshots.map((s) => `"${s.name}"`).join(', ');
+      r.problem(
+        gp(g, 'cloneSnapshot'),
+        `guest ${src.vmid} declares no snapshot "${g.cloneSnapshot}"`,
+        names ? `use one of ${names}` : `declare it in guests.${src.vmid}.snapshots`,
+      );
+    }
+  }
+  if (g.kind === 'lxc' && src.kind === 'lxc') {
+    if (givenUnprivileged !== undefined && givenUnprivileged !== src.unprivileged) {
+      r.problem(
+        gp(g, 'unprivileged'),
+        `is ${givenUnprivileged}, but its clone source ${src.vmid} is ${src.unprivileged}; Proxmox cannot change it after creation and a clone keeps its source's`,
+        `remove unprivileged (it is inherited), or clone from a ${givenUnprivileged ? 'unprivileged' : 'privileged'} source`,
+      );
+    }
+    if (src.mounts.length > 0) {
+      r.problem(
+        gp(g, 'cloneFrom'),
+        `guest ${src.vmid} has bind mounts, which pct clone cannot copy ("unable to clone mountpoint ... (type bind)")`,
+        `move the mounts from guest ${src.vmid} to its clones`,
+      );
+    }
+    if (g.rootfs.sizeGb < src.rootfs.sizeGb) {
+      r.problem(
+        gp(g, 'rootfs', 'sizeGb'),
+        `is ${g.rootfs.sizeGb} GiB, smaller than its source ${src.vmid} (${src.rootfs.sizeGb} GiB); a disk can only grow`,
+        `use at least ${src.rootfs.sizeGb}, or omit it to inherit`,
+      );
+    }
+    if (src.template) {
+      if (g.rootfs.storage !== src.rootfs.storage) {
+        r.problem(
+          gp(g, 'rootfs', 'storage'),
+          `is "${g.rootfs.storage}", but a linked clone of template ${src.vmid} stays on its storage "${src.rootfs.storage}"`,
+          'omit rootfs.storage (it is inherited)',
+        );
+      }
+      const type = config.storages[src.rootfs.storage]?.type;
+      if (type && NO_CT_LINKED_CLONES.has(type)) {
+        r.problem(
+          gp(g, 'cloneFrom'),
+          `template ${src.vmid} is on "${src.rootfs.storage}" (${type}), where Proxmox cannot make linked clones of containers`,
+          `put template ${src.vmid}'s rootfs on a zfspool, lvmthin or rbd storage`,
+        );
+      }
+    }
+  }
+  if (
+    g.kind === 'vm' &&
+    src.kind === 'vm' &&
+    g.diskGb !== undefined &&
+    src.diskGb !== undefined &&
+    g.diskGb < src.diskGb
+  ) {
+    r.problem(
+      gp(g, 'diskGb'),
+      `is ${g.diskGb} GiB, smaller than its source ${src.vmid} (${src.diskGb} GiB); a disk can only grow`,
+      `use at least ${src.diskGb}, or omit it to inherit`,
+    );
+  }
+}
+
+function overlaps(a: IdMapDecl, b: IdMapDecl, side: 'containerId' | 'hostId'): boolean {
+  return a[side] < b[side] + b.size && b[side] < a[side] + a.size;
+}
+
+function checkLxc(g: LxcGuest, r: Reader): void {
+  g.idmap.forEach((m, i) => {
+    for (let j = 0; j < i; j++) {
+      const o = g.idmap[j]!;
+      if (o.type !== m.type) continue;
+      for (const side of ['containerId', 'hostId'] as const) {
+        if (!overlaps(m, o, side)) continue;
+        const what = side === 'containerId' ? 'container' : 'host';
+        r.problem(
+          gp(g, 'idmap', i),
+          `${what} ${m.type}s ${m[side]}..${m[side] + m.size - 1} overlap entry ${j} (${o[side]}..${o[side] + o.size - 1})`,
+          'each container and host id may appear in one entry per type',
+        );
+      }
+    }
+  });
+  if (g.idmap.length > 0 && !g.unprivileged) {
+    r.problem(
+      gp(g, 'idmap'),
+      'a custom idmap needs an unprivileged container (Proxmox treats a mapped container as unprivileged)',
+      'set unprivileged: true, or remove idmap',
+    );
+  }
+  const mountPoints = new Map<string, string>();
+  const seeMount = (path: string, at: string) => {
+    const other = mountPoints.get(path);
+    if (other) r.problem(at, `mount point ${path} is also used by ${other}`, 'mount each path once');
+    else mountPoints.set(path, at);
+  };
+  for (const [i, m] of g.mounts.entries()) seeMount(m.path, gp(g, 'mounts', i, 'path'));
+  const volumeNames = new Set<string>();
+  g.zfsVolumes.forEach((v, i) => {
+    seeMount(v.path, gp(g, 'zfsVolumes', i, 'path'));
+    if (volumeNames.has(v.name))
+      r.problem(gp(g, 'zfsVolumes', i, 'name'), `volume "${v.name}" is declared twice`);
+    volumeNames.add(v.name);
+  });
+  if (g.mounts.length + g.zfsVolumes.length > 256) {
+    r.problem(gp(g, 'mounts'), 'more than 256 mount points (mp0..mp255)');
+  }
+  const indexes = new Map<number, number>();
+  const names = new Map<string, number>();
+  g.net.forEach((n, i) => {
+    const at = indexes.get(n.index);
+    if (at !== undefined)
+      r.problem(
+        gp(g, 'net', i, 'index'),
+        `net${n.index} is also net entry ${at}`,
+        'give each interface its own index',
+      );
+    indexes.set(n.index, i);
+    const named = names.get(n.name);
+    if (named !== undefined)
+      r.problem(gp(g, 'net', i, 'name'), `interface ${n.name} is also net entry ${named}`);
+    names.set(n.name, i);
+  });
+  const gpus = new Set<number>();
+  g.gpus.forEach((x, i) => {
+    if (gpus.has(x)) r.problem(gp(g, 'gpus', i), `GPU ${x} is listed twice`);
+    gpus.add(x);
+  });
+}
+
+function checkVm(g: VmGuest, r: Reader): void {
+  const seen = new Set<string>();
+  g.nfsVolumes.forEach((v, i) => {
+    if (seen.has(v.mountPoint))
+      r.problem(gp(g, 'nfsVolumes', i, 'mountPoint'), `${v.mountPoint} is mounted twice`);
+    seen.add(v.mountPoint);
+  });
+}
+
+/** Cycles over `dependsOn` and `cloneFrom` together: either edge makes one guest wait for the other. */
+function checkCycles(config: Config, r: Reader): void {
+  const edges = (g: Guest) => [
+    ...(g.cloneFrom !== undefined && config.guests.get(g.cloneFrom)?.kind === g.kind
+      ? [{ to: g.cloneFrom, via: 'cloneFrom', field: 'cloneFrom' }]
+      : []),
+    ...g.dependsOn.flatMap((d, i) =>
+      d !== g.vmid && config.guests.has(d) ? [{ to: d, via: 'dependsOn', field: `dependsOn.${i}` }] : [],
+    ),
+  ];
+  const state = new Map<Vmid, 'open' | 'done'>();
+  const stack: { id: Vmid; via: string; field: string }[] = [];
+  const reported = new Set<string>();
+  const visit = (id: Vmid, via: string, field: string) => {
+    const s = state.get(id);
+    if (s === 'done') return;
+    if (s === 'open') {
+      const start = stack.findIndex((f) => f.id === id);
+      const cycle = [...stack.slice(start), { id, via, field }];
+      const key = cycle
+        .slice(0, -1)
+        .map((c) => c.id)
+        .sort((a, b) => a - b)
+        .join(',');
+      if (reported.has(key)) return;
+      reported.add(key);
+      const first = cycle[0]!;
+      const second = cycle[1]!;
+      const text = cycle.map((c, i) => (i === 0 ? `${c.id}` : `${c.via} ${c.id}`)).join(' → ');
+      r.problem(
+        `guests.${first.id}.${second.field}`,
+        `dependency cycle: ${text}`,
+        'remove one of these dependsOn/cloneFrom links so the guests can be built in some order',
+      );
+      return;
+    }
+    state.set(id, 'open');
+    stack.push({ id, via, field });
+    const g = config.guests.get(id);
+    if (g) for (const e of edges(g)) visit(e.to, e.via, e.field);
+    stack.pop();
+    state.set(id, 'done');
+  };
+  for (const id of config.guests.keys()) visit(id, '', '');
+}
+
+/** Static IPs, MACs and hostnames must be unique across the fleet; the later declaration is reported. */
+function checkDuplicates(config: Config, r: Reader): void {
+  const owners = new Map<string, string>();
+  const claim = (kind: string, value: string, path: string, what: string) => {
+    const key = `${kind}:${value.toLowerCase()}`;
+    const other = owners.get(key);
+    if (other === undefined) {
+      owners.set(key, path);
+      return;
+    }
+    const guest = other.split('.')[1];
+    r.problem(
+      path,
+      `${what} is also used by guest ${guest} (${other})`,
+      `give guest ${path.split('.')[1]} its own ${kind}`,
+    );
+  };
+  for (const g of config.guests.values()) {
+    if (g.name) claim('name', g.name, gp(g, 'name'), `name "${g.name}"`);
+    if (g.kind === 'lxc') {
+      g.net.forEach((n, i) => {
+        const ip = staticAddress(n.ip);
+        if (ip) claim('IP', ip, gp(g, 'net', i, 'ip'), `IP ${ip}`);
+        if (n.hwaddr) claim('MAC', n.hwaddr, gp(g, 'net', i, 'hwaddr'), `MAC ${n.hwaddr}`);
+      });
+    } else {
+      const ip = staticAddress(g.cloudInit.ip);
+      if (ip) claim('IP', ip, gp(g, 'cloudInit', 'ip'), `IP ${ip}`);
+      if (g.mac) claim('MAC', g.mac, gp(g, 'mac'), `MAC ${g.mac}`);
+    }
+  }
+}
