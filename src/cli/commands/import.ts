@@ -1,11 +1,107 @@
+// `phoenix import <folder or files...> [-o phoenix.config.ts] [--force]`
+// Imports the legacy Bash system's JSON configs once; from then on users edit TypeScript.
+// Exit codes: 0 written (the report may list warnings), 2 refused (nothing written).
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { importLegacy } from '../../../migrations/json-import.js';
+
+interface ImportCliOptions {
+  output: string;
+  force?: boolean;
+  stubs: boolean;
+  report: boolean;
+}
 
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('phoenix import: not implemented yet\n');
-      process.exitCode = 2;
+    .description('import legacy phoenix_*.json configs into a typed phoenix.config.ts')
+    .argument('<paths...>', 'a folder holding the legacy files, or any of the three JSON files')
+    .option('-o, --output <file>', 'where to write the config', 'phoenix.config.ts')
+    .option('-f, --force', 'overwrite an existing output file')
+    .option('--no-stubs', 'do not create stub scripts for features/apps that do not exist yet')
+    .option('--no-report', 'print only the summary, not the full report')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Reads phoenix_lxc_configs.json, phoenix_vm_configs.json and phoenix_hypervisor_config.json (any',
+        'subset, any version of their history) and writes one typed config. The report lists every legacy',
+        'field: mapped to a typed field, kept in `meta`, or dropped with its reason, and every problem with',
+        'its place (file:line:column: path). Suspicious data is reported and the file is still written;',
+        'data that cannot make a valid config is refused. Exit 0 written, 2 refused (nothing written).',
+        '',
+        'Examples:',
+        '  phoenix import ./legacy/etc',
+        '  phoenix import phoenix_lxc_configs.json phoenix_hypervisor_config.json -o fleet.config.ts',
+        '  phoenix import ./legacy/etc --force --no-stubs',
+      ].join('\n'),
+    )
+    .action(async (paths: string[], opts: ImportCliOptions) => {
+      process.exitCode = await runImport(paths, opts);
     });
+}
+
+export async function runImport(paths: string[], opts: ImportCliOptions): Promise<number> {
+  // `phoenix import ... | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  const out = opts.output;
+  if (existsSync(out) && !opts.force) {
+    process.stderr.write(`phoenix import: ${out} exists; use --force to overwrite it\n`);
+    return 2;
+  }
+  const result = await importLegacy(paths, { outFile: out });
+  if (!result.ok) {
+    if (result.reportText && opts.report) process.stderr.write(result.reportText);
+    process.stderr.write(`${result.error}\nphoenix import: refused, nothing written\n`);
+    return 2;
+  }
+  try {
+    mkdirSync(dirname(resolve(out)), { recursive: true });
+    writeFileSync(out, result.text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    process.stderr.write(`phoenix import: cannot write ${out} (${code})\n`);
+    return 2;
+  }
+  const stubs: string[] = [];
+  if (opts.stubs) {
+    const base = dirname(resolve(out));
+    for (const script of result.scripts) {
+      const file = join(base, script);
+      if (existsSync(file)) continue;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, stubScript(script), { mode: 0o755 });
+      stubs.push(script);
+    }
+  }
+  if (opts.report) process.stdout.write(result.reportText);
+  const warnings = result.report.entries.filter((e) => e.kind === 'problem').length;
+  process.stdout.write(
+    `Imported ${result.guestCount} of ${result.legacyCount} legacy guests into ${out}` +
+      `${warnings ? ` (${warnings} problem${warnings === 1 ? '' : 's'} to review)` : ''}\n`,
+  );
+  if (stubs.length > 0) {
+    process.stdout.write(
+      `Created ${stubs.length} stub script(s) that fail until ported: ${stubs.join(', ')}\n`,
+    );
+  }
+  return 0;
+}
+
+function stubScript(script: string): string {
+  return [
+    '#!/usr/bin/env bash',
+    `# ${script}: created by \`phoenix import\` as a placeholder for a legacy script.`,
+    '# Port the legacy script here: keep it idempotent (a re-run must change nothing).',
+    'set -euo pipefail',
+    `echo "${script}: not ported from the legacy system yet" >&2`,
+    'exit 1',
+    '',
+  ].join('\n');
 }
