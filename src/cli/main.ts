@@ -9,6 +9,14 @@ import { registerImport } from './commands/import.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
 
+// `phoenix status | head` closes our stdout early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const program = new Command('phoenix')
   .description(
     'A typed, make-like build tool for Proxmox VE guests.\n' +
