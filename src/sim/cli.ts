@@ -1,1 +1,289 @@
-export {};
+// Entry point of the simulator's commands (bin/sim/pct, qm, pvesh, pvesm): parse and validate
+// arguments like PVE's CLIHandler, run the command against the state folder, print what Proxmox
+// prints, log the call to $ROOT/calls.jsonl, and return the exit code.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { getOptions, type Params, usageLine } from './args.js';
+import { printPending } from './common.js';
+import { Ctx } from './context.js';
+import { simEnv } from './env.js';
+import { ParamError, PveDie, SimCrash, UsageError } from './errors.js';
+import { parseFaults } from './faults.js';
+import { chownMain, zfsMain } from './hosttools.js';
+import { initSimHost, isInitialized } from './init.js';
+import { type Out, processOut } from './io.js';
+import { simulate } from './latency.js';
+import * as pct from './pct.js';
+import { matchPath, pveshGet, pvesmList, pvesmStatus } from './pvesh.js';
+import * as qm from './qm.js';
+import { methodProps, type Props, validateParams } from './schema.js';
+
+interface CmdDef {
+  /** Schema key: API method (`'POST /nodes/{node}/lxc'`) or CLI-only method (`'pct exec'`). */
+  method: string;
+  args: string[];
+  run: (ctx: Ctx, p: Params) => void;
+  /** Fault-injection operation name (default: the subcommand). */
+  op?: string;
+}
+
+const L = '/nodes/{node}/lxc/{vmid}';
+const Q = '/nodes/{node}/qemu/{vmid}';
+
+const PCT: Record<string, CmdDef> = {
+  create: { method: 'POST /nodes/{node}/lxc', args: ['vmid', 'ostemplate'], run: pct.pctCreate },
+  clone: { method: `POST ${L}/clone`, args: ['vmid', 'newid'], run: pct.pctClone },
+  template: { method: `POST ${L}/template`, args: ['vmid'], run: pct.pctTemplate },
+  set: { method: `PUT ${L}/config`, args: ['vmid'], run: pct.pctSet },
+  resize: { method: `PUT ${L}/resize`, args: ['vmid', 'disk', 'size'], run: pct.pctResize },
+  start: { method: `POST ${L}/status/start`, args: ['vmid'], run: pct.pctStart },
+  stop: { method: `POST ${L}/status/stop`, args: ['vmid'], run: (c, p) => pct.pctStop(c, p, false) },
+  shutdown: { method: `POST ${L}/status/shutdown`, args: ['vmid'], run: (c, p) => pct.pctStop(c, p, true) },
+  status: { method: 'pct status', args: ['vmid'], run: pct.pctStatus },
+  config: { method: `GET ${L}/config`, args: ['vmid'], run: pct.pctConfig },
+  list: { method: 'GET /nodes/{node}/lxc', args: [], run: (c) => pct.pctList(c) },
+  snapshot: { method: `POST ${L}/snapshot`, args: ['vmid', 'snapname'], run: pct.pctSnapshot },
+  listsnapshot: { method: `GET ${L}/snapshot`, args: ['vmid'], run: pct.pctListsnapshot },
+  delsnapshot: {
+    method: `DELETE ${L}/snapshot/{snapname}`,
+    args: ['vmid', 'snapname'],
+    run: pct.pctDelsnapshot,
+  },
+  rollback: {
+    method: `POST ${L}/snapshot/{snapname}/rollback`,
+    args: ['vmid', 'snapname'],
+    run: pct.pctRollback,
+  },
+  exec: { method: 'pct exec', args: ['vmid', 'extra-args'], run: pct.pctExec },
+  push: { method: 'pct push', args: ['vmid', 'file', 'destination'], run: pct.pctPush },
+  destroy: { method: `DELETE ${L}`, args: ['vmid'], run: pct.pctDestroy },
+  unlock: { method: 'pct unlock', args: ['vmid'], run: pct.pctUnlock },
+  pending: {
+    method: `GET ${L}/pending`,
+    args: ['vmid'],
+    run: (c, p) => printPending(c, 'lxc', Number(p.vmid)),
+  },
+};
+
+const QM: Record<string, CmdDef> = {
+  create: { method: 'POST /nodes/{node}/qemu', args: ['vmid'], run: qm.qmCreate },
+  'disk import': {
+    method: 'qm disk import',
+    args: ['vmid', 'source', 'storage'],
+    run: qm.qmDiskImport,
+    op: 'import',
+  },
+  importdisk: {
+    method: 'qm disk import',
+    args: ['vmid', 'source', 'storage'],
+    run: qm.qmDiskImport,
+    op: 'import',
+  },
+  set: { method: `PUT ${Q}/config`, args: ['vmid'], run: qm.qmSet },
+  template: { method: `POST ${Q}/template`, args: ['vmid'], run: qm.qmTemplate },
+  clone: { method: `POST ${Q}/clone`, args: ['vmid', 'newid'], run: qm.qmClone },
+  resize: { method: `PUT ${Q}/resize`, args: ['vmid', 'disk', 'size'], run: qm.qmResize },
+  'disk resize': {
+    method: `PUT ${Q}/resize`,
+    args: ['vmid', 'disk', 'size'],
+    run: qm.qmResize,
+    op: 'resize',
+  },
+  start: { method: `POST ${Q}/status/start`, args: ['vmid'], run: qm.qmStart },
+  stop: { method: `POST ${Q}/status/stop`, args: ['vmid'], run: (c, p) => qm.qmStop(c, p, false) },
+  shutdown: { method: `POST ${Q}/status/shutdown`, args: ['vmid'], run: (c, p) => qm.qmStop(c, p, true) },
+  status: { method: 'qm status', args: ['vmid'], run: qm.qmStatus },
+  config: { method: `GET ${Q}/config`, args: ['vmid'], run: qm.qmConfig },
+  list: { method: 'qm list', args: [], run: (c) => qm.qmList(c) },
+  snapshot: { method: `POST ${Q}/snapshot`, args: ['vmid', 'snapname'], run: qm.qmSnapshot },
+  listsnapshot: { method: `GET ${Q}/snapshot`, args: ['vmid'], run: qm.qmListsnapshot },
+  delsnapshot: {
+    method: `DELETE ${Q}/snapshot/{snapname}`,
+    args: ['vmid', 'snapname'],
+    run: qm.qmDelsnapshot,
+  },
+  rollback: {
+    method: `POST ${Q}/snapshot/{snapname}/rollback`,
+    args: ['vmid', 'snapname'],
+    run: qm.qmRollback,
+  },
+  'guest cmd': { method: `POST ${Q}/agent`, args: ['vmid', 'command'], run: qm.qmGuestCmd, op: 'guest-cmd' },
+  agent: { method: `POST ${Q}/agent`, args: ['vmid', 'command'], run: qm.qmGuestCmd, op: 'guest-cmd' },
+  'guest exec': {
+    method: 'qm guest exec',
+    args: ['vmid', 'extra-args'],
+    run: qm.qmGuestExec,
+    op: 'guest-exec',
+  },
+  destroy: { method: `DELETE ${Q}`, args: ['vmid'], run: qm.qmDestroy },
+  unlock: { method: 'qm unlock', args: ['vmid'], run: qm.qmUnlock },
+  pending: {
+    method: `GET ${Q}/pending`,
+    args: ['vmid'],
+    run: (c, p) => printPending(c, 'qemu', Number(p.vmid)),
+  },
+};
+
+const PVESM: Record<string, CmdDef> = {
+  status: { method: 'GET /nodes/{node}/storage', args: [], run: pvesmStatus },
+  list: { method: 'GET /nodes/{node}/storage/{storage}/content', args: ['storage'], run: pvesmList },
+};
+
+const TABLES: Record<string, Record<string, CmdDef>> = { pct: PCT, qm: QM, pvesm: PVESM };
+
+/** pvesh's formatter options (PVE::CLIFormatter standard options). */
+const FORMAT_PROPS: Props = {
+  'output-format': { type: 'string', enum: ['text', 'json', 'json-pretty', 'yaml'], optional: 1 },
+  noborder: { type: 'boolean', optional: 1 },
+  noheader: { type: 'boolean', optional: 1 },
+  'human-readable': { type: 'boolean', optional: 1 },
+  quiet: { type: 'boolean', optional: 1 },
+};
+
+function resolve(cmd: string, argv: string[]): { name: string; def: CmdDef; rest: string[] } | undefined {
+  const table = TABLES[cmd];
+  if (!table) return undefined;
+  const two = `${argv[0]} ${argv[1]}`;
+  if (table[two]) return { name: two, def: table[two], rest: argv.slice(2) };
+  const one = argv[0] ?? '';
+  if (table[one]) return { name: one, def: table[one], rest: argv.slice(1) };
+  return undefined;
+}
+
+function usageShort(io: Out, cmd: string, msg: string): void {
+  io.err(`ERROR: ${msg}\nUSAGE: ${cmd} <COMMAND> [ARGS] [OPTIONS]\n`);
+  for (const name of Object.keys(TABLES[cmd] ?? { get: 1 }).sort()) io.err(`       ${cmd} ${name}\n`);
+}
+
+function run(ctx: Ctx, cmd: string, argv: string[]): void {
+  const io = ctx.io;
+  if (cmd === 'zfs' || cmd === 'chown') {
+    (cmd === 'zfs' ? zfsMain : chownMain)(ctx, argv);
+    return;
+  }
+  if (cmd === 'pvesh') {
+    if (argv[0] !== 'get') {
+      usageShort(io, cmd, argv[0] ? `unknown command 'pvesh ${argv[0]}'` : 'no command specified');
+      ctx.exit = 255;
+      return;
+    }
+    const path = argv[1];
+    if (!path || path.startsWith('-')) throw new UsageError('not enough arguments');
+    const m = matchPath(path);
+    if (!m) throw new PveDie(`No 'get' handler defined for '${path}'`);
+    const props: Props = { ...methodProps(`GET ${m.template}`), ...FORMAT_PROPS };
+    const fixed = Object.keys(m.vars);
+    const usage = 'pvesh get <api_path> [OPTIONS] [FORMAT_OPTIONS]';
+    const params = withUsage(usage, () => getOptions(io, argv.slice(2), props, [], fixed));
+    const apiParams = Object.fromEntries(Object.entries(params).filter(([k]) => !FORMAT_PROPS[k]));
+    const errors = validateParams({ ...apiParams, ...m.vars }, methodProps(`GET ${m.template}`));
+    for (const [k, v] of Object.entries(params)) {
+      if (FORMAT_PROPS[k] && typeof v === 'string') {
+        const e = validateParams({ [k]: v }, { [k]: FORMAT_PROPS[k]! });
+        Object.assign(errors, e);
+      }
+    }
+    if (Object.keys(errors).length)
+      withUsage(usage, () => {
+        throw new ParamError(errors);
+      });
+    withUsage(usage, () => pveshGet(ctx, path, params));
+    return;
+  }
+  const r = resolve(cmd, argv);
+  if (!r) {
+    usageShort(io, cmd, argv[0] ? `unknown command '${cmd} ${argv[0]}'` : 'no command specified');
+    ctx.exit = 255;
+    return;
+  }
+  const props = methodProps(r.def.method);
+  const fixed = ['node'];
+  const usage = usageLine(`${cmd} ${r.name}`, props, r.def.args, fixed);
+  const params = withUsage(usage, () => getOptions(io, r.rest, props, r.def.args, fixed));
+  const toCheck = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'extra-args'));
+  const errors = validateParams(props.node ? { ...toCheck, node: ctx.host.node } : toCheck, props);
+  delete errors['extra-args'];
+  if (Object.keys(errors).length)
+    withUsage(usage, () => {
+      throw new ParamError(errors);
+    });
+  withUsage(usage, () => r.def.run(ctx, params));
+}
+
+class WithUsage extends Error {
+  constructor(
+    readonly inner: ParamError | UsageError,
+    readonly usage: string,
+  ) {
+    super(inner.message);
+  }
+}
+
+/** Parameter exceptions get the command's usage line appended, as RESTHandler::cli_handler does. */
+function withUsage<T>(usage: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ParamError || e instanceof UsageError) throw new WithUsage(e, usage);
+    throw e;
+  }
+}
+
+function opName(cmd: string, argv: string[]): string {
+  const r = resolve(cmd, argv);
+  if (!r) return argv[0] ?? '';
+  if (r.name === 'guest cmd' || r.name === 'agent')
+    return r.rest.includes('ping') ? 'guest-ping' : 'guest-cmd';
+  return r.def.op ?? r.name;
+}
+
+/** Runs one simulated command; returns its exit code. */
+export function main(cmd: string, argv: string[], io: Out = processOut): number {
+  const env = simEnv();
+  const start = Date.now();
+  const speedText = process.env.PHOENIX_SIM_SPEED;
+  if (speedText !== undefined && speedText !== '' && !(Number(speedText) >= 0)) {
+    io.err(`PHOENIX_SIM_SPEED must be a number >= 0 (0 = no sleeping, 1 = realistic), got '${speedText}'\n`);
+    return 2;
+  }
+  const faults = parseFaults(env.faults);
+  if (!faults.ok) {
+    io.err(`${faults.error}\n`);
+    return 2;
+  }
+  if (!isInitialized(env.root)) initSimHost(env.root, env.node);
+  const ctx = new Ctx(env, io, cmd, opName(cmd, argv), faults.value);
+  const log = (exit: number | null, signal?: string): void => {
+    const rec: Record<string, unknown> = { cmd, args: argv, exit, start, end: Date.now() };
+    if (signal) rec.signal = signal;
+    try {
+      mkdirSync(env.root, { recursive: true });
+      appendFileSync(join(env.root, 'calls.jsonl'), `${JSON.stringify(rec)}\n`);
+    } catch {
+      // the log must never break a command
+    }
+  };
+  ctx.onCrash = () => log(null, 'SIGKILL');
+  if (cmd !== 'zfs' && cmd !== 'chown') simulate('processStart', env.speed);
+  try {
+    run(ctx, cmd, argv);
+  } catch (e) {
+    if (e instanceof SimCrash) return 137;
+    ctx.exit = 255;
+    if (e instanceof WithUsage) {
+      if (e.inner instanceof ParamError) {
+        let text = '400 Parameter verification failed.\n';
+        for (const k of Object.keys(e.inner.errors).sort()) text += `${k}: ${e.inner.errors[k]}\n`;
+        io.err(`${text}${e.usage}\n`);
+      } else io.err(`400 ${e.inner.message}\n${e.usage}\n`);
+    } else if (e instanceof PveDie) {
+      io.err(`${e.message}\n`);
+    } else {
+      io.err(`phoenix-sim: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+      if (process.env.PHOENIX_DEBUG) io.err(`${(e as Error).stack}\n`);
+      ctx.exit = 70;
+    }
+  }
+  log(ctx.exit);
+  return ctx.exit;
+}

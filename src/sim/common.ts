@@ -1,0 +1,327 @@
+// Operations pct and qm share through pve-guest-common (AbstractConfig, GuestHelpers):
+// snapshots, the snapshot tree listing, and running commands "inside" a guest (recorded only).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ConfSection, cloneSection, encodeText, type GuestKind } from '../pve/format/index.js';
+import type { Ctx } from './context.js';
+import { PveDie } from './errors.js';
+import { checkLock, isTemplate, lxcVolumes, nowS, qemuDrives } from './guest.js';
+import { readJson } from './io.js';
+import { hasFeature, splitVolid } from './storage.js';
+
+function volumesOf(kind: GuestKind, sec: ConfSection): string[] {
+  if (kind === 'lxc') return lxcVolumes(sec).map((v) => v.volid);
+  return qemuDrives(sec)
+    .filter((d) => !/media=cdrom/.test(d.key) && d.props.media !== 'cdrom')
+    .map((d) => d.volid);
+}
+
+/** Keys `__snapshot_copy_config` does not copy into a snapshot section. */
+const NOT_IN_SNAPSHOT = new Set([
+  'snapshots',
+  'snapstate',
+  'snaptime',
+  'vmstate',
+  'lock',
+  'digest',
+  'description',
+  'pending',
+]);
+
+export function snapshotCreate(
+  ctx: Ctx,
+  kind: GuestKind,
+  vmid: number,
+  name: string,
+  description?: string,
+): void {
+  const reserved = kind === 'lxc' ? ['current', 'vzdump'] : ['current', 'pending'];
+  if (reserved.includes(name.toLowerCase()))
+    throw new PveDie(`unable to use snapshot name '${name}' (reserved name)`);
+  ctx.task(true, () => {
+    ctx.host.withConfigLock(kind, vmid, 10, () => {
+      const conf = ctx.host.loadConf(kind, vmid);
+      if (isTemplate(conf.main)) throw new PveDie(`you can't take a snapshot if it's a template`);
+      checkLock(conf.main, kind);
+      if (conf.snapshots[name]) throw new PveDie(`snapshot name '${name}' already used`);
+      for (const volid of volumesOf(kind, conf.main)) {
+        const v = splitVolid(volid);
+        const s = v && ctx.host.storage(v.sid);
+        if (!s || !hasFeature(s, 'snapshot', v.volname))
+          throw new PveDie('snapshot feature is not available');
+      }
+      const snap = cloneSection(conf.main);
+      delete snap.description;
+      for (const k of Object.keys(snap.props))
+        if (NOT_IN_SNAPSHOT.has(k) || /^unused\d+$/.test(k)) delete snap.props[k];
+      snap.props.snapstate = 'prepare';
+      snap.props.snaptime = String(nowS());
+      if (description) snap.description = description;
+      conf.snapshots[name] = snap;
+      conf.main.props.lock = 'snapshot';
+      ctx.host.writeConf(kind, vmid, conf);
+    });
+    try {
+      ctx.faultPoint([vmid]);
+      ctx.sleep('snapshot');
+    } catch (e) {
+      // __snapshot_create: "snapshot create failed: starting cleanup", then the snapshot is deleted.
+      ctx.out('snapshot create failed: starting cleanup\n');
+      ctx.host.withConfigLock(kind, vmid, 10, () => {
+        const conf = ctx.host.loadConf(kind, vmid);
+        delete conf.snapshots[name];
+        if (conf.main.props.lock === 'snapshot') delete conf.main.props.lock;
+        ctx.host.writeConf(kind, vmid, conf);
+      });
+      throw e;
+    }
+    ctx.host.withConfigLock(kind, vmid, 10, () => {
+      const conf = ctx.host.loadConf(kind, vmid);
+      const snap = conf.snapshots[name];
+      if (snap) delete snap.props.snapstate;
+      delete conf.main.props.lock;
+      conf.main.props.parent = name;
+      ctx.host.writeConf(kind, vmid, conf);
+    });
+  });
+}
+
+export function snapshotDelete(ctx: Ctx, kind: GuestKind, vmid: number, name: string, force: boolean): void {
+  ctx.task(true, () => {
+    ctx.host.withConfigLock(kind, vmid, 10, () => {
+      const conf = ctx.host.loadConf(kind, vmid);
+      checkLock(conf.main, kind);
+      if (isTemplate(conf.main)) throw new PveDie(`you can't delete a snapshot if vm is a template`);
+      const snap = conf.snapshots[name];
+      if (!snap) throw new PveDie(`snapshot '${name}' does not exist`);
+      snap.props.snapstate = 'delete';
+      conf.main.props.lock = 'snapshot-delete';
+      ctx.host.writeConf(kind, vmid, conf);
+    });
+    ctx.faultPoint([vmid]);
+    ctx.sleep('delsnapshot');
+    void force;
+    ctx.host.withConfigLock(kind, vmid, 10, () => {
+      const conf = ctx.host.loadConf(kind, vmid);
+      const snap = conf.snapshots[name];
+      const parent = snap?.props.parent;
+      for (const other of Object.values(conf.snapshots)) {
+        if (other.props.parent === name) {
+          if (parent) other.props.parent = parent;
+          else delete other.props.parent;
+        }
+      }
+      if (conf.main.props.parent === name) {
+        if (parent) conf.main.props.parent = parent;
+        else delete conf.main.props.parent;
+      }
+      delete conf.snapshots[name];
+      delete conf.main.props.lock;
+      ctx.host.writeConf(kind, vmid, conf);
+    });
+  });
+}
+
+export function snapshotRollback(
+  ctx: Ctx,
+  kind: GuestKind,
+  vmid: number,
+  name: string,
+  start: boolean,
+  startFn: (vmid: number) => void,
+): void {
+  ctx.task(true, () => {
+    ctx.host.withConfigLock(kind, vmid, 10, () => {
+      const conf = ctx.host.loadConf(kind, vmid);
+      if (isTemplate(conf.main)) throw new PveDie(`you can't rollback if vm is a template`);
+      const snap = conf.snapshots[name];
+      if (!snap) throw new PveDie(`snapshot '${name}' does not exist`);
+      checkLock(conf.main, kind);
+      if (snap.props.snapstate) {
+        throw new PveDie(`unable to rollback to incomplete snapshot (snapstate = ${snap.props.snapstate})`);
+      }
+      if (ctx.host.isRunning(vmid)) ctx.host.setStatus(vmid, 'stopped');
+      conf.main.props.lock = 'rollback';
+      ctx.host.writeConf(kind, vmid, conf);
+    });
+    ctx.faultPoint([vmid]);
+    ctx.sleep('rollback');
+    ctx.host.withConfigLock(kind, vmid, 10, () => {
+      const conf = ctx.host.loadConf(kind, vmid);
+      const snap = conf.snapshots[name]!;
+      const next = cloneSection(snap);
+      delete next.props.snaptime;
+      delete next.props.snapstate;
+      delete next.props.vmstate;
+      if (conf.main.description !== undefined) next.description = conf.main.description;
+      else delete next.description;
+      for (const [k, v] of Object.entries(conf.main.props)) if (/^unused\d+$/.test(k)) next.props[k] = v;
+      next.props.parent = name;
+      conf.main = next;
+      delete conf.pending;
+      ctx.host.writeConf(kind, vmid, conf);
+    });
+    if (start) startFn(vmid);
+  });
+}
+
+/** `pct listsnapshot` / `qm listsnapshot`: the tree as GuestHelpers::print_snapshot_tree prints it. */
+export function listSnapshotTree(ctx: Ctx, kind: GuestKind, vmid: number): void {
+  const conf = ctx.host.loadConf(kind, vmid);
+  ctx.sleep('read');
+  interface Node {
+    name: string;
+    snaptime?: number;
+    description: string;
+    parent?: string;
+  }
+  const nodes: Node[] = Object.entries(conf.snapshots).map(([name, s]) => {
+    const n: Node = {
+      name,
+      description: (s.description ?? '').split('\n')[0] || 'no-description',
+    };
+    if (s.props.snaptime) n.snaptime = Number(s.props.snaptime);
+    if (s.props.parent) n.parent = s.props.parent;
+    return n;
+  });
+  const current: Node = { name: 'current', description: 'You are here!' };
+  if (conf.main.props.parent) current.parent = conf.main.props.parent;
+  nodes.push(current);
+  const byTime = (a: Node, b: Node): number =>
+    a.name === 'current' ? 1 : b.name === 'current' ? -1 : (a.snaptime ?? 0) - (b.snaptime ?? 0);
+  const exists = new Set(nodes.map((n) => n.name));
+  const print = (n: Node, depth: number): void => {
+    const prefix = `${' '.repeat(depth)}\`->`;
+    const len = 30 - prefix.length;
+    const time = n.snaptime ? fmtTime(n.snaptime) : '';
+    ctx.out(`${prefix} ${n.name.padEnd(len)} ${time.padEnd(23)} ${n.description}\n`);
+    for (const c of nodes.filter((x) => x.parent === n.name).sort(byTime)) print(c, depth + 1);
+  };
+  for (const root of nodes.filter((n) => !n.parent || !exists.has(n.parent)).sort(byTime)) print(root, 0);
+}
+
+function fmtTime(epoch: number): string {
+  const d = new Date(epoch * 1000);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exit: number;
+}
+
+interface ExecRule {
+  vmid?: number;
+  /** Regular expression matched against the command joined with spaces. */
+  match: string;
+  stdout?: string;
+  stderr?: string;
+  exit?: number;
+}
+
+/**
+ * Runs a command "in" a guest: nothing runs on this machine. The call is recorded in
+ * sim/guests/<vmid>/exec.jsonl; the answer comes from sim/exec-rules.json (first match), else from
+ * a few builtins that look at pushed files (test -f/-e/-d, cat, true, false, echo, hostname),
+ * else it succeeds silently.
+ */
+export function execInGuest(ctx: Ctx, vmid: number, argv: string[], via: string): ExecResult {
+  let res: ExecResult;
+  try {
+    ctx.faultPoint([vmid], via === 'pct exec' ? 'exec' : 'guest-exec');
+    res = answer(ctx, vmid, argv);
+  } catch (e) {
+    if (!(e instanceof PveDie)) throw e;
+    res = { stdout: '', stderr: `${e.message}\n`, exit: 1 };
+  }
+  ctx.appendJsonl(ctx.host.simPath('guests', String(vmid), 'exec.jsonl'), {
+    time: new Date().toISOString(),
+    via,
+    cmd: argv,
+    exit: res.exit,
+  });
+  return res;
+}
+
+function answer(ctx: Ctx, vmid: number, argv: string[]): ExecResult {
+  const line = argv.join(' ');
+  const rules = readJson<ExecRule[]>(ctx.host.simPath('exec-rules.json'), []);
+  for (const r of rules) {
+    if (r.vmid !== undefined && r.vmid !== vmid) continue;
+    if (new RegExp(r.match).test(line))
+      return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exit: r.exit ?? 0 };
+  }
+  const files = ctx.host.simPath('guests', String(vmid), 'files');
+  const inGuest = (p: string): string => join(files, p);
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'true':
+      return { stdout: '', stderr: '', exit: 0 };
+    case 'false':
+      return { stdout: '', stderr: '', exit: 1 };
+    case 'echo':
+      return { stdout: `${args.join(' ')}\n`, stderr: '', exit: 0 };
+    case 'hostname': {
+      const kind = ctx.host.confExists('lxc', vmid) ? 'lxc' : 'qemu';
+      const sec = ctx.host.loadConf(kind, vmid).main;
+      return { stdout: `${sec.props.hostname ?? sec.props.name ?? `CT${vmid}`}\n`, stderr: '', exit: 0 };
+    }
+    case 'test':
+    case '[': {
+      const a = cmd === '[' ? args.slice(0, -1) : args;
+      if (a.length === 2 && ['-f', '-e', '-d', '-s'].includes(a[0]!)) {
+        const p = inGuest(a[1]!);
+        const ok =
+          existsSync(p) &&
+          (a[0] === '-e' ||
+            (a[0] === '-f' && statSync(p).isFile()) ||
+            (a[0] === '-d' && statSync(p).isDirectory()) ||
+            (a[0] === '-s' && statSync(p).size > 0));
+        return { stdout: '', stderr: '', exit: ok ? 0 : 1 };
+      }
+      return { stdout: '', stderr: '', exit: 0 };
+    }
+    case 'cat': {
+      let out = '';
+      for (const f of args) {
+        const p = inGuest(f);
+        if (!existsSync(p) || !statSync(p).isFile())
+          return { stdout: out, stderr: `cat: ${f}: No such file or directory\n`, exit: 1 };
+        out += readFileSync(p, 'utf8');
+      }
+      return { stdout: out, stderr: '', exit: 0 };
+    }
+    default:
+      return { stdout: '', stderr: '', exit: 0 };
+  }
+}
+
+/** `pct pending` / `qm pending` (pve-guest-common GuestHelpers::format_pending). */
+export function printPending(ctx: Ctx, kind: GuestKind, vmid: number): void {
+  const conf = ctx.host.loadConf(kind, vmid);
+  ctx.sleep('read');
+  const cur: Record<string, string> = { ...conf.main.props };
+  const pend: Record<string, string> = { ...(conf.pending?.props ?? {}) };
+  const del = new Set(
+    (pend.delete ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((d) => d.replace(/^!/, '')),
+  );
+  delete pend.delete;
+  if (conf.main.description !== undefined) cur.description = encodeText(conf.main.description);
+  if (conf.pending?.description !== undefined) pend.description = encodeText(conf.pending.description);
+  const keys = [...new Set([...Object.keys(cur), ...Object.keys(pend), ...del])].sort();
+  for (const k of keys) {
+    const v = cur[k];
+    const p = pend[k];
+    if (v !== undefined) {
+      if (del.has(k)) ctx.out(`del ${k}: ${v}\n`);
+      else if (p !== undefined) ctx.out(`cur ${k}: ${v}\nnew ${k}: ${p}\n`);
+      else ctx.out(`cur ${k}: ${v}\n`);
+    } else if (p !== undefined) ctx.out(`new ${k}: ${p}\n`);
+  }
+  if (kind === 'lxc') for (const [k, v] of conf.main.lxc) ctx.out(`cur ${k}: ${v}\n`);
+}

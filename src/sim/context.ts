@@ -1,0 +1,88 @@
+// What every simulated command gets: the host, its storages, output sinks, fault injection,
+// and Proxmox's task semantics (worker output on stdout, failure as one stderr line, exit codes).
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SimEnv } from './env.js';
+import { PveDie, SimCrash } from './errors.js';
+import { decideFault, type FaultSpec } from './faults.js';
+import { SimHost } from './host.js';
+import { type Out, sleepMs } from './io.js';
+import { type LatencyOp, simulate } from './latency.js';
+import { Storage } from './storage.js';
+
+export class Ctx {
+  readonly host: SimHost;
+  readonly storage: Storage;
+  exit = 0;
+  warnings = 0;
+  /** Set by the CLI layer so a crash can log itself before dying. */
+  onCrash: (() => void) | undefined;
+
+  constructor(
+    readonly env: SimEnv,
+    readonly io: Out,
+    readonly cmd: string,
+    readonly op: string,
+    readonly faults: FaultSpec,
+  ) {
+    this.host = new SimHost(env, io);
+    this.storage = new Storage(this.host);
+  }
+
+  out(text: string): void {
+    this.io.out(text);
+  }
+
+  /** `log_warn` inside a task: `WARN: msg` in the task output, counted for the final summary. */
+  warn(msg: string): void {
+    this.warnings++;
+    this.io.out(`WARN: ${msg}\n`);
+  }
+
+  sleep(op: LatencyOp, factor = 1): void {
+    simulate(op, this.env.speed, factor);
+  }
+
+  /**
+   * A point mid-task where an injected fault strikes: `fail` throws (the task's own error path
+   * does Proxmox's clean-up), `crash` kills the process with SIGKILL, `delay` holds for a while.
+   */
+  faultPoint(vmids: number[], op = this.op): void {
+    const rule = decideFault(this.env.root, this.io, this.faults, this.cmd, op, vmids);
+    if (!rule) return;
+    if (rule.mode === 'delay') {
+      sleepMs(rule.delayS * 1000);
+      return;
+    }
+    if (rule.mode === 'crash') {
+      this.onCrash?.();
+      process.kill(process.pid, 'SIGKILL');
+      sleepMs(10_000);
+      throw new SimCrash('killed');
+    }
+    throw new PveDie(rule.msg);
+  }
+
+  /**
+   * Runs a worker task in CLI mode: synchronous, errors flattened to one stderr line; exit 255 on
+   * failure only for commands with `$upid_exit`, else 0 (pct push/template/resize, qm template/resize).
+   */
+  task(upidExit: boolean, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof SimCrash) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      this.io.err(`${msg.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+      if (upidExit) this.exit = 255;
+      return;
+    }
+    if (this.warnings > 0) this.io.err(`Task finished with ${this.warnings} warning(s)!\n`);
+  }
+
+  /** Appends a JSON line to a file in the state folder. */
+  appendJsonl(path: string, record: unknown): void {
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, `${JSON.stringify(record)}\n`);
+  }
+}

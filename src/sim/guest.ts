@@ -1,0 +1,75 @@
+// Guest-config helpers shared by pct and qm.
+import { randomBytes } from 'node:crypto';
+import type { ConfSection, GuestKind } from '../pve/format/index.js';
+import { parseProps } from '../pve/format/index.js';
+import { PveDie } from './errors.js';
+
+/** `check_lock`: `CT is locked (<lock>)` / `VM is locked (<lock>)`. */
+export function checkLock(sec: ConfSection, kind: GuestKind, allow: string[] = []): void {
+  const lock = sec.props.lock;
+  if (lock && !allow.includes(lock)) throw new PveDie(`${kind === 'lxc' ? 'CT' : 'VM'} is locked (${lock})`);
+}
+
+/** A random MAC with the datacenter default prefix BC:24:11 (pve-cluster DataCenterConfig). */
+export function randomMac(): string {
+  const b = randomBytes(3);
+  return `BC:24:11:${[...b].map((x) => x.toString(16).toUpperCase().padStart(2, '0')).join(':')}`;
+}
+
+export function isTemplate(sec: ConfSection): boolean {
+  return sec.props.template === '1';
+}
+
+export function nowS(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** LXC volumes owned by the CT (rootfs, then mpN with a storage volume; bind/device mounts skipped). */
+export function lxcVolumes(
+  sec: ConfSection,
+): Array<{ key: string; volid: string; props: Record<string, string> }> {
+  const out: Array<{ key: string; volid: string; props: Record<string, string> }> = [];
+  const keys = Object.keys(sec.props)
+    .filter((k) => k === 'rootfs' || /^mp\d+$/.test(k))
+    .sort((a, b) => (a === 'rootfs' ? -1 : b === 'rootfs' ? 1 : Number(a.slice(2)) - Number(b.slice(2))));
+  for (const key of keys) {
+    const props = parseProps(sec.props[key]!, 'volume');
+    const volid = props.volume ?? '';
+    if (mpType(volid) !== 'volume') continue;
+    out.push({ key, volid, props });
+  }
+  return out;
+}
+
+/** `classify_mountpoint`: `/dev/...` device, other absolute paths bind, else a storage volume. */
+export function mpType(volume: string): 'device' | 'bind' | 'volume' {
+  if (volume.startsWith('/dev/')) return 'device';
+  if (volume.startsWith('/')) return 'bind';
+  return 'volume';
+}
+
+const DRIVE_RE = /^(ide|sata|scsi|virtio)\d+$|^(efidisk0|tpmstate0)$/;
+
+/** QEMU drives (`scsi0`, `ide2`...) with their volume; CD-ROMs without a storage volume skipped. */
+export function qemuDrives(
+  sec: ConfSection,
+): Array<{ key: string; volid: string; props: Record<string, string> }> {
+  const out: Array<{ key: string; volid: string; props: Record<string, string> }> = [];
+  for (const key of Object.keys(sec.props).sort()) {
+    if (!DRIVE_RE.test(key)) continue;
+    const props = parseProps(sec.props[key]!, 'file');
+    const volid = props.file ?? '';
+    if (volid === 'none' || volid === 'cdrom' || volid.startsWith('/')) continue;
+    out.push({ key, volid, props });
+  }
+  return out;
+}
+
+export function isCloudinit(volid: string): boolean {
+  return /vm-\d+-cloudinit/.test(volid);
+}
+
+/** Booleans in configs are stored as 1/0. */
+export function normBool(v: string): string {
+  return /^(1|on|yes|true)$/i.test(v) ? '1' : '0';
+}

@@ -1,0 +1,403 @@
+// `pvesh get` for the read paths an orchestrator uses (SEMANTICS.md §6), and `pvesm status|list`.
+import {
+  type GuestKind,
+  type StorageEntry,
+  storageContent,
+  storageProp,
+  withPendingApplied,
+} from '../pve/format/index.js';
+import type { Params } from './args.js';
+import type { Ctx } from './context.js';
+import { ParamError, PveDie } from './errors.js';
+import { isTemplate } from './guest.js';
+import type { Runtime } from './host.js';
+import { LATENCY_S } from './latency.js';
+import { lxcStatus } from './pct.js';
+import { vmStatus } from './qm.js';
+
+/** API path templates pvesh get serves, in matching order. */
+export const GET_PATHS = [
+  '/cluster/resources',
+  '/cluster/nextid',
+  '/nodes',
+  '/version',
+  '/storage',
+  '/nodes/{node}/lxc',
+  '/nodes/{node}/qemu',
+  '/nodes/{node}/lxc/{vmid}/config',
+  '/nodes/{node}/qemu/{vmid}/config',
+  '/nodes/{node}/lxc/{vmid}/status/current',
+  '/nodes/{node}/qemu/{vmid}/status/current',
+  '/nodes/{node}/lxc/{vmid}/snapshot',
+  '/nodes/{node}/qemu/{vmid}/snapshot',
+  '/nodes/{node}/storage',
+  '/nodes/{node}/storage/{storage}/content',
+];
+
+export function matchPath(path: string): { template: string; vars: Record<string, string> } | undefined {
+  const clean = `/${path.replace(/^\/+|\/+$/g, '')}`;
+  for (const t of GET_PATHS) {
+    const re = new RegExp(`^${t.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
+    const m = re.exec(clean);
+    if (m) return { template: t, vars: { ...(m.groups ?? {}) } };
+  }
+  return undefined;
+}
+
+/** Canonical JSON (sorted keys), as Perl's JSON with `canonical => 1`. */
+export function canonicalJson(value: unknown, pretty = false, indent = ''): string {
+  const next = pretty ? `${indent}   ` : '';
+  const nl = pretty ? '\n' : '';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[${nl}${value.map((v) => `${next}${canonicalJson(v, pretty, next)}`).join(`,${nl}`)}${nl}${pretty ? indent : ''}]`;
+  }
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    if (keys.length === 0) return '{}';
+    const sep = pretty ? ' : ' : ':';
+    return `{${nl}${keys
+      .map(
+        (k) =>
+          `${next}${JSON.stringify(k)}${sep}${canonicalJson((value as Record<string, unknown>)[k], pretty, next)}`,
+      )
+      .join(`,${nl}`)}${nl}${pretty ? indent : ''}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function guestSection(ctx: Ctx, kind: GuestKind, vmid: number) {
+  return ctx.host.loadConf(kind, vmid).main;
+}
+
+/** /cluster/resources lags like pvestatd's 10 s broadcast (scaled by speed; none at speed 0). */
+function lagged(
+  rt: Runtime,
+  speed: number,
+): { fresh: boolean; status: string | undefined; templateLag: boolean } {
+  const period = LATENCY_S.pvestatdPeriod * 1000 * speed;
+  if (period <= 0) return { fresh: false, status: undefined, templateLag: false };
+  const lastTick = Math.floor(Date.now() / period) * period;
+  return {
+    fresh: (rt.createdAt ?? 0) > lastTick,
+    status: (rt.statusChangedAt ?? 0) > lastTick ? rt.prevStatus : undefined,
+    templateLag: (rt.templateAt ?? 0) > lastTick,
+  };
+}
+
+function storageUsage(ctx: Ctx, s: StorageEntry): { total: number; used: number; avail: number } {
+  const total = s.type === 'dir' || s.type === 'nfs' ? 100 * 1024 ** 3 : 1024 ** 4;
+  let used = 0;
+  for (const v of Object.values(ctx.storage.registry(s.id).volumes))
+    used += s.type === 'lvmthin' ? Math.trunc(v.size / 8) : v.size / 8;
+  for (const c of ['vztmpl', 'iso', 'import', 'backup', 'snippets'] as const)
+    for (const f of ctx.storage.files(s, c)) used += f.size;
+  used = Math.trunc(used);
+  return { total, used, avail: total - used };
+}
+
+function resources(ctx: Ctx, type: string | undefined): unknown[] {
+  const out: unknown[] = [];
+  const node = ctx.host.node;
+  if (!type || type === 'vm') {
+    for (const g of ctx.host.listGuests()) {
+      const sec = guestSection(ctx, g.kind, g.vmid);
+      const rt = ctx.host.runtime(g.vmid);
+      const lag = lagged(rt, ctx.env.speed);
+      const entry: Record<string, unknown> = {
+        id: `${g.kind}/${g.vmid}`,
+        vmid: g.vmid,
+        node: g.node,
+        type: g.kind,
+      };
+      if (lag.fresh) entry.status = 'unknown';
+      else {
+        const st = g.kind === 'lxc' ? lxcStatus(ctx, g.vmid, sec) : vmStatus(ctx, g.vmid, sec);
+        Object.assign(entry, {
+          cpu: 0,
+          disk: st.disk,
+          diskread: 0,
+          diskwrite: 0,
+          maxcpu: st.cpus,
+          maxdisk: st.maxdisk,
+          maxmem: st.maxmem,
+          mem: st.mem,
+          name: st.name,
+          netin: 0,
+          netout: 0,
+          status: lag.status ?? st.status,
+          template: isTemplate(sec) && !lag.templateLag ? 1 : 0,
+          uptime: lag.status ? 0 : st.uptime,
+        });
+      }
+      if (sec.props.lock) entry.lock = sec.props.lock;
+      if (sec.props.tags) entry.tags = sec.props.tags;
+      out.push(entry);
+    }
+  }
+  if (!type || type === 'node') {
+    out.push({
+      cpu: 0.02,
+      disk: 10 * 1024 ** 3,
+      id: `node/${node}`,
+      level: '',
+      maxcpu: 16,
+      maxdisk: 100 * 1024 ** 3,
+      maxmem: 64 * 1024 ** 3,
+      mem: 8 * 1024 ** 3,
+      node,
+      status: 'online',
+      type: 'node',
+      uptime: 86400,
+    });
+  }
+  if (!type || type === 'storage') {
+    for (const s of ctx.host.storages()) {
+      const u = storageUsage(ctx, s);
+      out.push({
+        content: storageContent(s).sort().join(','),
+        disk: u.used,
+        id: `storage/${node}/${s.id}`,
+        maxdisk: u.total,
+        node,
+        plugintype: s.type,
+        shared: storageProp(s, 'shared') === '1' ? 1 : 0,
+        status: 'available',
+        storage: s.id,
+        type: 'storage',
+      });
+    }
+  }
+  return out;
+}
+
+function checkNode(ctx: Ctx, node: string | undefined): void {
+  if (node !== undefined && node !== ctx.host.node && node !== 'localhost') {
+    throw new PveDie(
+      `hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`,
+    );
+  }
+}
+
+export function pveshGet(ctx: Ctx, path: string, p: Params): void {
+  const m = matchPath(path)!;
+  const { vars } = m;
+  checkNode(ctx, vars.node);
+  ctx.sleep('read');
+  let data: unknown;
+  switch (m.template) {
+    case '/cluster/resources':
+      data = resources(ctx, p.type as string | undefined);
+      break;
+    case '/cluster/nextid': {
+      const used = new Set(ctx.host.listGuests().map((g) => g.vmid));
+      if (typeof p.vmid === 'string') {
+        if (used.has(Number(p.vmid))) throw new ParamError({ vmid: `VM ${p.vmid} already exists` });
+        data = p.vmid;
+      } else {
+        let id = 100;
+        while (used.has(id)) id++;
+        data = String(id);
+      }
+      break;
+    }
+    case '/nodes':
+      data = [
+        {
+          node: ctx.host.node,
+          status: 'online',
+          type: 'node',
+          id: `node/${ctx.host.node}`,
+          level: '',
+          maxcpu: 16,
+          maxmem: 64 * 1024 ** 3,
+        },
+      ];
+      break;
+    case '/version':
+      data = { release: '9.1', repoid: 'simulated', version: '9.1.1' };
+      break;
+    case '/storage':
+      data = ctx.host.storages().map((s) => {
+        const o: Record<string, unknown> = { storage: s.id, type: s.type, digest: 'simulated' };
+        for (const [k, v] of s.props) o[k] = v === '' ? 1 : v;
+        return o;
+      });
+      break;
+    case '/nodes/{node}/lxc':
+    case '/nodes/{node}/qemu': {
+      const kind: GuestKind = m.template.endsWith('lxc') ? 'lxc' : 'qemu';
+      data = ctx.host
+        .listGuests()
+        .filter((g) => g.kind === kind && g.node === ctx.host.node)
+        .map((g) => {
+          const sec = guestSection(ctx, kind, g.vmid);
+          return kind === 'lxc' ? lxcStatus(ctx, g.vmid, sec) : vmStatus(ctx, g.vmid, sec);
+        });
+      break;
+    }
+    case '/nodes/{node}/lxc/{vmid}/config':
+    case '/nodes/{node}/qemu/{vmid}/config': {
+      const kind: GuestKind = m.template.includes('/lxc/') ? 'lxc' : 'qemu';
+      const conf = ctx.host.loadConf(kind, Number(vars.vmid));
+      const sec = p.current === '1' ? conf.main : withPendingApplied(conf);
+      const o: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(sec.props))
+        o[k] = /^\d+$/.test(v) && !/^(net|mp|scsi|ide|sata|virtio|unused)/.test(k) ? Number(v) : v;
+      if (sec.description !== undefined) o.description = sec.description;
+      if (kind === 'lxc' && sec.lxc.length) o.lxc = sec.lxc;
+      o.digest = 'simulated';
+      data = o;
+      break;
+    }
+    case '/nodes/{node}/lxc/{vmid}/status/current':
+    case '/nodes/{node}/qemu/{vmid}/status/current': {
+      const kind: GuestKind = m.template.includes('/lxc/') ? 'lxc' : 'qemu';
+      const vmid = Number(vars.vmid);
+      const sec = guestSection(ctx, kind, vmid);
+      data =
+        kind === 'lxc'
+          ? lxcStatus(ctx, vmid, sec)
+          : { ...vmStatus(ctx, vmid, sec), qmpstatus: ctx.host.runtime(vmid).status };
+      break;
+    }
+    case '/nodes/{node}/lxc/{vmid}/snapshot':
+    case '/nodes/{node}/qemu/{vmid}/snapshot': {
+      const kind: GuestKind = m.template.includes('/lxc/') ? 'lxc' : 'qemu';
+      const conf = ctx.host.loadConf(kind, Number(vars.vmid));
+      const list: Array<Record<string, unknown>> = Object.entries(conf.snapshots).map(([name, s]) => {
+        const o: Record<string, unknown> = { name, description: s.description ?? '' };
+        if (s.props.snaptime) o.snaptime = Number(s.props.snaptime);
+        if (s.props.parent) o.parent = s.props.parent;
+        return o;
+      });
+      const cur: Record<string, unknown> = {
+        name: 'current',
+        description: 'You are here!',
+        digest: 'simulated',
+      };
+      if (conf.main.props.parent) cur.parent = conf.main.props.parent;
+      if (kind === 'lxc' || kind === 'qemu') cur.running = ctx.host.isRunning(Number(vars.vmid)) ? 1 : 0;
+      list.push(cur);
+      data = list;
+      break;
+    }
+    case '/nodes/{node}/storage':
+      data = storageStatus(ctx, p);
+      break;
+    case '/nodes/{node}/storage/{storage}/content':
+      data = storageContentList(ctx, vars.storage!, p);
+      break;
+  }
+  const fmt = (p['output-format'] as string | undefined) ?? 'text';
+  if (fmt === 'json') ctx.out(`${canonicalJson(data)}\n`);
+  else if (fmt === 'json-pretty') ctx.out(`${canonicalJson(data, true)}\n`);
+  else if (typeof data !== 'object' || data === null) ctx.out(`${String(data)}\n`);
+  else ctx.out(`${canonicalJson(data, true)}\n`); // [GUESS] text tables are not reproduced; JSON is printed instead
+}
+
+export function storageStatus(ctx: Ctx, p: Params): Array<Record<string, unknown>> {
+  return ctx.host
+    .storages()
+    .filter((s) => (typeof p.storage === 'string' ? s.id === p.storage : true))
+    .filter((s) => (typeof p.content === 'string' ? storageContent(s).includes(p.content) : true))
+    .map((s) => {
+      const u = storageUsage(ctx, s);
+      return {
+        active: 1,
+        avail: u.avail,
+        content: storageContent(s).sort().join(','),
+        enabled: 1,
+        shared: storageProp(s, 'shared') === '1' ? 1 : 0,
+        storage: s.id,
+        total: u.total,
+        type: s.type,
+        used: u.used,
+        used_fraction: u.used / u.total,
+      };
+    });
+}
+
+const FORMAT_OF = (name: string): string => {
+  if (name.endsWith('.tar.zst')) return 'tzst';
+  if (name.endsWith('.tar.gz')) return 'tgz';
+  if (name.endsWith('.tar.xz')) return 'txz';
+  if (name.endsWith('.iso')) return 'iso';
+  if (name.endsWith('.qcow2')) return 'qcow2';
+  if (name.endsWith('.img') || name.endsWith('.raw')) return 'raw';
+  if (name.endsWith('.vmdk')) return 'vmdk';
+  return 'raw';
+};
+
+/** Placeholder files stand for real ones: a ~135 MiB template, a 3.5 GiB cloud image. [GUESS sizes] */
+function placeholderSize(content: string, size: number): number {
+  if (size >= 1024 * 1024) return size;
+  if (content === 'import' || content === 'iso') return 3584 * 1024 * 1024;
+  if (content === 'vztmpl') return 141_613_926;
+  return size;
+}
+
+export function storageContentList(ctx: Ctx, sid: string, p: Params): Array<Record<string, unknown>> {
+  const s = ctx.host.storage(sid);
+  if (!s) throw new PveDie(`storage '${sid}' does not exist`);
+  const out: Array<Record<string, unknown>> = [];
+  const content = storageContent(s);
+  for (const c of ['vztmpl', 'iso', 'import', 'snippets', 'backup'] as const) {
+    if (!content.includes(c)) continue;
+    for (const f of ctx.storage.files(s, c)) {
+      out.push({
+        content: c,
+        format: FORMAT_OF(f.name),
+        size: placeholderSize(c, f.size),
+        volid: `${sid}:${c}/${f.name}`,
+      });
+    }
+  }
+  const owners = new Map<string, GuestKind>();
+  for (const g of ctx.host.listGuests()) owners.set(String(g.vmid), g.kind);
+  for (const [name, v] of Object.entries(ctx.storage.registry(sid).volumes)) {
+    const kind = owners.get(String(v.vmid));
+    const c = v.format === 'subvol' || (kind === 'lxc' && !name.includes('cloudinit')) ? 'rootdir' : 'images';
+    out.push({ content: c, format: v.format, size: v.size, vmid: v.vmid, volid: `${sid}:${name}` });
+  }
+  return out
+    .filter((e) => (typeof p.content === 'string' ? e.content === p.content : true))
+    .filter((e) => (typeof p.vmid === 'string' ? String(e.vmid) === p.vmid : true));
+}
+
+/** `pvesm status` (pve-storage PVE/CLI/pvesm.pm `$print_status`). */
+export function pvesmStatus(ctx: Ctx, p: Params): void {
+  ctx.sleep('read');
+  if (typeof p.storage === 'string' && !ctx.host.storage(p.storage)) {
+    throw new PveDie(`storage '${p.storage}' does not exist`);
+  }
+  const rows = storageStatus(ctx, p).sort((a, b) => (String(a.storage) < String(b.storage) ? -1 : 1));
+  const maxlen = Math.max(0, ...rows.map((r) => String(r.storage).length)) + 1;
+  const line = (cols: string[]): string =>
+    `${cols[0]!.padEnd(maxlen)} ${cols[1]!.padStart(10)} ${cols[2]!.padStart(10)} ${cols[3]!.padStart(15)} ${cols[4]!.padStart(15)} ${cols[5]!.padStart(15)} ${cols[6]!.padStart(8)}\n`;
+  ctx.out(line(['Name', 'Type', 'Status', 'Total (KiB)', 'Used (KiB)', 'Available (KiB)', '%']));
+  for (const r of rows) {
+    const kib = (v: unknown): string => String(Math.trunc(Number(v) / 1024));
+    const per = `${((Number(r.used) * 100) / Number(r.total)).toFixed(2).padStart(7)}%`;
+    ctx.out(
+      line([String(r.storage), String(r.type), 'active', kib(r.total), kib(r.used), kib(r.avail), per]),
+    );
+  }
+}
+
+/** `pvesm list <storage>` (pve-storage PVE/CLI/pvesm.pm `$print_content`). */
+export function pvesmList(ctx: Ctx, p: Params): void {
+  ctx.sleep('read');
+  const rows = storageContentList(ctx, p.storage as string, p);
+  const maxlen = Math.max(0, ...rows.map((r) => String(r.volid).length));
+  const digits = String(Math.max(0, ...rows.map((r) => Number(r.size ?? 0)))).length;
+  const base = (r: Record<string, unknown>): string =>
+    `${String(r.volid).padEnd(maxlen)} ${String(r.format).padEnd(7)} ${String(r.content).padEnd(9)} ${String(r.size ?? '-').padStart(digits)}`;
+  ctx.out(`${base({ volid: 'Volid', format: 'Format', content: 'Type', size: 'Size' })} VMID\n`);
+  const withVmid = rows.filter((r) => r.vmid).sort((a, b) => (String(a.volid) < String(b.volid) ? -1 : 1));
+  for (const r of withVmid) ctx.out(`${base(r)} ${r.vmid}\n`);
+  const rest = rows
+    .filter((r) => !r.vmid)
+    .sort((a, b) => (String(a.format) < String(b.format) ? -1 : String(a.format) > String(b.format) ? 1 : 0));
+  for (const r of rest) ctx.out(`${base(r)}\n`);
+}
