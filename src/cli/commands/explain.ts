@@ -1,11 +1,72 @@
+// `phoenix explain <id|target>`: why each target of a guest (or one target) is or is not stale,
+// ninja's `-d explain` for Proxmox guests.
 import type { Command } from 'commander';
+import { formatReason, reasonJson } from '../../runner/staleness.js';
+import {
+  addCommonOptions,
+  type CommonFlags,
+  fail,
+  planFor,
+  readState,
+  resolveRefs,
+  selection,
+  setup,
+} from '../engine.js';
+
+interface ExplainFlags extends CommonFlags {
+  json?: boolean;
+}
 
 export function registerExplain(program: Command): void {
-  program
-    .command('explain')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('phoenix explain: not implemented yet\n');
-      process.exitCode = 2;
+  addCommonOptions(
+    program
+      .command('explain')
+      .description('Explain why a guest or target is (or is not) stale')
+      .argument('<ref...>', 'a guest (103) or a target (103:config, lxc/103:feature:docker)'),
+  )
+    .option('--json', 'print the verdicts as JSON')
+    .action(async (refs: string[], flags: ExplainFlags) => {
+      const ready = await setup('explain', flags);
+      if (!ready) return;
+      const { engine, host } = ready;
+      const named = resolveRefs(engine, refs);
+      if (!named.ok) return fail('explain', named.error);
+      const sel = selection(engine, refs);
+      if (!sel.ok) return fail('explain', sel.error);
+      const read = await readState(engine, host);
+      if (!read.ok) return fail('explain', `cannot read ${host.label}: ${read.error}`, 1);
+      const verdicts = planFor(engine, read.value.state, sel.value, new Set());
+      const shown = sel.value.filter((id) => named.value.includes(id));
+      if (flags.json) {
+        const out = shown.map((id) => {
+          const v = verdicts.get(id)!;
+          return {
+            target: id,
+            stale: v.stale,
+            action: v.effect,
+            step: v.step,
+            fingerprint: v.fingerprint,
+            reasons: v.reasons.map(reasonJson),
+          };
+        });
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      for (const id of shown) {
+        const v = verdicts.get(id)!;
+        const t = engine.targets.get(id)!;
+        if (!v.stale) {
+          const how =
+            t.stamp === 'required' ? 'its stamp matches the inputs' : 'the host matches the declaration';
+          const fp = t.stamp === 'none' ? '' : ` (fingerprint ${v.fingerprint})`;
+          process.stdout.write(`${id}: fresh — ${how}${fp}\n`);
+          continue;
+        }
+        process.stdout.write(`${id}: stale — would ${v.effect}: ${v.step}\n`);
+        for (const r of v.reasons) process.stdout.write(`    because ${formatReason(r)}\n`);
+        const staleDeps = t.deps.filter((d) => verdicts.get(d)?.stale);
+        if (staleDeps.length)
+          process.stdout.write(`    after: ${staleDeps.join(', ')} (stale dependencies)\n`);
+      }
     });
 }

@@ -1,11 +1,62 @@
+// `phoenix status`: every declared guest and target against the host — fresh, stale (and why),
+// or missing.
 import type { Command } from 'commander';
+import { formatReason } from '../../runner/staleness.js';
+import { addCommonOptions, type CommonFlags, fail, planFor, readState, setup } from '../engine.js';
+
+interface StatusFlags extends CommonFlags {
+  json?: boolean;
+}
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('phoenix status: not implemented yet\n');
-      process.exitCode = 2;
+  addCommonOptions(
+    program.command('status').description('Show every guest and target: fresh, stale (and why), missing'),
+  )
+    .option('--json', 'print the status as JSON')
+    .action(async (flags: StatusFlags) => {
+      const ready = await setup('status', flags);
+      if (!ready) return;
+      const { engine, host } = ready;
+      const read = await readState(engine, host);
+      if (!read.ok) return fail('status', `cannot read ${host.label}: ${read.error}`, 1);
+      const { state } = read.value;
+      const verdicts = planFor(engine, state, engine.order, new Set());
+      const guests = [...engine.config.guests.values()].map((g) => {
+        const gs = state.guests.get(g.vmid);
+        const targets = engine.order
+          .filter((id) => engine.targets.get(id)!.guest === g.vmid)
+          .map((id) => {
+            const v = verdicts.get(id)!;
+            return {
+              target: id,
+              name: v.name,
+              state: v.stale ? 'stale' : 'fresh',
+              reasons: v.reasons.map(formatReason),
+            };
+          });
+        const staleCount = targets.filter((t) => t.state === 'stale').length;
+        return {
+          vmid: g.vmid,
+          name: g.name,
+          kind: g.kind,
+          state: !gs ? 'missing' : staleCount ? 'stale' : 'fresh',
+          power: gs?.status ?? 'absent',
+          template: gs?.template ?? false,
+          targets,
+        };
+      });
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ host: host.label, guests }, null, 2)}\n`);
+        return;
+      }
+      for (const g of guests) {
+        const stale = g.targets.filter((t) => t.state === 'stale');
+        const power = g.state === 'missing' ? '' : g.template ? ', template' : `, ${g.power}`;
+        process.stdout.write(
+          `${String(g.vmid).padEnd(6)} ${g.name.padEnd(22)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
+        );
+        if (g.state === 'missing') continue;
+        for (const t of stale) process.stdout.write(`       ${t.name}: ${t.reasons.join('; ')}\n`);
+      }
     });
 }

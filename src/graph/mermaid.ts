@@ -1,0 +1,65 @@
+// `phoenix graph` output: mermaid flowcharts at guest level (clone and service edges) or target
+// level (one subgraph per guest), stale nodes styled; and the same as JSON for machines.
+
+export interface GuestNodeInfo {
+  vmid: number;
+  name: string;
+  kind: 'lxc' | 'vm';
+  template: boolean;
+  cloneFrom?: number;
+  dependsOn: number[];
+  stale: boolean;
+  missing: boolean;
+}
+
+export interface TargetNodeInfo {
+  id: string;
+  guest: number;
+  name: string;
+  deps: string[];
+  stale: boolean;
+}
+
+const esc = (s: string) => s.replace(/"/g, '#quot;');
+const gid = (vmid: number) => `g${vmid}`;
+const tid = (id: string) => `t_${id.replace(/[^A-Za-z0-9]/g, '_')}`;
+
+const STYLES = [
+  'classDef stale fill:#fde2c8,stroke:#d9822b,stroke-width:2px',
+  'classDef missing fill:#f8d0d0,stroke:#c23030,stroke-width:2px,stroke-dasharray:4 2',
+  'classDef fresh fill:#d8f0d8,stroke:#3a8a3a',
+];
+
+export function guestMermaid(guests: GuestNodeInfo[], _styled = true): string {
+  const lines = ['flowchart LR'];
+  for (const g of guests) {
+    const label = `${g.vmid} ${g.name}<br/>${g.kind}${g.template ? ' template' : ''}`;
+    lines.push(`  ${gid(g.vmid)}${g.template ? `[["${esc(label)}"]]` : `["${esc(label)}"]`}`);
+  }
+  const known = new Set(guests.map((g) => g.vmid));
+  for (const g of guests) {
+    if (g.cloneFrom !== undefined && known.has(g.cloneFrom))
+      lines.push(`  ${gid(g.cloneFrom)} -->|clone| ${gid(g.vmid)}`);
+    for (const d of g.dependsOn) if (known.has(d)) lines.push(`  ${gid(d)} -.->|dependsOn| ${gid(g.vmid)}`);
+  }
+  lines.push(...STYLES.map((s) => `  ${s}`));
+  for (const g of guests)
+    lines.push(`  class ${gid(g.vmid)} ${g.missing ? 'missing' : g.stale ? 'stale' : 'fresh'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function targetMermaid(guests: GuestNodeInfo[], targets: TargetNodeInfo[], styled = true): string {
+  const lines = ['flowchart TB'];
+  for (const g of guests) {
+    lines.push(`  subgraph ${gid(g.vmid)}["${esc(`${g.vmid} ${g.name}`)}"]`);
+    for (const t of targets.filter((x) => x.guest === g.vmid))
+      lines.push(`    ${tid(t.id)}["${esc(t.name)}"]`);
+    lines.push('  end');
+  }
+  for (const t of targets) for (const d of t.deps) lines.push(`  ${tid(d)} --> ${tid(t.id)}`);
+  if (styled) {
+    lines.push(...STYLES.map((s) => `  ${s}`));
+    for (const t of targets) lines.push(`  class ${tid(t.id)} ${t.stale ? 'stale' : 'fresh'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

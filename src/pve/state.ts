@@ -1,0 +1,51 @@
+// What Phoenix knows about a host after one bulk read: every guest's config (main section,
+// pending changes, snapshots), its live status, the storages and the volumes planning needs.
+// Plain data: the runner and the targets read it, only src/pve/ fills it.
+import type { ContentType, Vmid } from '../dsl/model.js';
+import type { ConfSection, GuestConf } from './format/index.js';
+
+export type { ConfSection, GuestConf };
+export type GuestKind = 'lxc' | 'vm';
+export type PowerStatus = 'running' | 'stopped' | 'unknown';
+
+export interface GuestState {
+  vmid: Vmid;
+  kind: GuestKind;
+  node: string;
+  conf: GuestConf;
+  /** The config as `pct config` shows it: pending values applied. */
+  current: ConfSection;
+  status: PowerStatus;
+  template: boolean;
+  lock?: string;
+}
+
+export interface StorageState {
+  id: string;
+  type: string;
+  content: ContentType[];
+  enabled: boolean;
+  active: boolean;
+}
+
+export interface HostState {
+  nodes: string[];
+  guests: Map<Vmid, GuestState>;
+  /** Storages per node. */
+  storages: Map<string, Map<string, StorageState>>;
+  /** Volume ids seen on storages that were listed (OS templates, cloud images), per node. */
+  volumes: Map<string, Set<string>>;
+  /** Raw `/etc/pve/firewall/<vmid>.fw` contents. */
+  firewall: Map<Vmid, string>;
+  /** `/etc/subuid` and `/etc/subgid`, read only when a guest declares an idmap. */
+  subids?: { uid: string; gid: string };
+}
+
+export function emptyHostState(): HostState {
+  return { nodes: [], guests: new Map(), storages: new Map(), volumes: new Map(), firewall: new Map() };
+}
+
+/** The description as Proxmox stores it ('' when none). */
+export function descriptionOf(gs: GuestState | undefined): string {
+  return gs?.conf.main.description ?? '';
+}

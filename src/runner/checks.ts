@@ -1,0 +1,145 @@
+// Planning checks, before anything changes: every node, storage, OS template and cloud image the
+// plan needs exists and allows the content it is used for (Proxmox content types). A plan that
+// cannot succeed fails here — in --dry-run too — naming what is missing.
+import type { Config, ContentType, Guest } from '../dsl/model.js';
+import type { ReadNeeds } from '../pve/host.js';
+import { descriptionOf, type HostState } from '../pve/state.js';
+import type { Verdict } from './staleness.js';
+import { readStamps, sourceIdentity } from './stamps.js';
+
+const nodeOf = (config: Config, g: Guest) => g.node ?? config.node;
+const storageOfVolume = (volid: string) => /^([^:/\s]+):/.exec(volid)?.[1];
+
+/** What the bulk read must fetch for these guests (constant in the number of guests). */
+export function readNeeds(config: Config): ReadNeeds {
+  const nodes = new Set<string>([config.node]);
+  const content = new Map<string, { node: string; storage: string }>();
+  for (const g of config.guests.values()) {
+    const node = nodeOf(config, g);
+    nodes.add(node);
+    const vol = g.kind === 'lxc' ? g.ostemplate : g.image;
+    const sid = vol ? storageOfVolume(vol) : undefined;
+    if (sid) content.set(`${node}/${sid}`, { node, storage: sid });
+  }
+  const idFiles = [...config.guests.values()].some((g) => g.kind === 'lxc' && g.idmap.length > 0);
+  return { nodes: [...nodes], listContent: [...content.values()], idFiles };
+}
+
+export function planChecks(
+  config: Config,
+  state: HostState,
+  verdicts: Map<string, Verdict>,
+  allowReplace: boolean,
+): string[] {
+  const problems: string[] = [];
+  const staleGuests = new Map<number, Set<string>>();
+  for (const v of verdicts.values()) {
+    if (!v.stale) continue;
+    const names = staleGuests.get(v.guest) ?? new Set<string>();
+    names.add(v.name);
+    staleGuests.set(v.guest, names);
+  }
+  const needStorage = (g: Guest, sid: string, type: ContentType, what: string) => {
+    const node = nodeOf(config, g);
+    const s = state.storages.get(node)?.get(sid);
+    if (!s) problems.push(`guest ${g.vmid}: storage '${sid}' (${what}) does not exist on node '${node}'`);
+    else if (!s.content.includes(type)) {
+      problems.push(
+        `guest ${g.vmid}: storage '${sid}' (${what}) does not allow content '${type}' (it allows: ${s.content.join(', ') || 'nothing'})`,
+      );
+    } else if (!s.enabled || !s.active)
+      problems.push(`guest ${g.vmid}: storage '${sid}' is not active on node '${node}'`);
+  };
+  const needVolume = (g: Guest, volid: string, type: ContentType, what: string) => {
+    if (volid.startsWith('/')) return; // an absolute path on the host: Proxmox allows it for root
+    const sid = storageOfVolume(volid);
+    if (!sid) {
+      problems.push(`guest ${g.vmid}: ${what} '${volid}' is not a volume id (storage:${type}/file)`);
+      return;
+    }
+    needStorage(g, sid, type, what);
+    const node = nodeOf(config, g);
+    const vols = state.volumes.get(node);
+    if (vols && state.storages.get(node)?.has(sid) && !vols.has(volid)) {
+      problems.push(`guest ${g.vmid}: ${what} '${volid}' does not exist on node '${node}'`);
+    }
+  };
+
+  for (const [vmid, names] of staleGuests) {
+    const g = config.guests.get(vmid);
+    if (!g) continue;
+    const node = nodeOf(config, g);
+    if (!state.nodes.includes(node)) {
+      problems.push(
+        `guest ${vmid}: node '${node}' does not exist (host has: ${state.nodes.join(', ') || 'none'})`,
+      );
+      continue;
+    }
+    const creating = names.has('exists');
+    if (creating) {
+      if (g.cloneFrom !== undefined) {
+        const src = config.guests.get(g.cloneFrom);
+        const host = state.guests.get(g.cloneFrom);
+        if (!src && !host)
+          problems.push(`guest ${vmid}: clone source ${g.cloneFrom} is neither declared nor on the host`);
+        const srcRunning = host?.status === 'running' && !host.template && !src?.template;
+        if (g.kind === 'lxc' && srcRunning) {
+          problems.push(
+            `guest ${vmid}: clone source ${g.cloneFrom} is a running container that is not a template; Proxmox clones a running CT only from a snapshot (stop it, or declare it a template)`,
+          );
+        }
+        if (g.kind === 'lxc') {
+          const srcUnpriv =
+            src?.kind === 'lxc'
+              ? src.unprivileged
+              : host
+                ? host.current.props.unprivileged === '1'
+                : undefined;
+          if (srcUnpriv !== undefined && srcUnpriv !== g.unprivileged) {
+            problems.push(
+              `guest ${vmid}: declared unprivileged=${g.unprivileged} but its clone source ${g.cloneFrom} is unprivileged=${srcUnpriv} (a clone inherits it; Proxmox cannot change it)`,
+            );
+          }
+        }
+      } else if (g.kind === 'lxc') {
+        if (!g.ostemplate) problems.push(`guest ${vmid}: needs an ostemplate or cloneFrom`);
+        else needVolume(g, g.ostemplate, 'vztmpl', 'OS template');
+        needStorage(g, g.rootfs.storage, 'rootdir', 'root disk');
+      } else {
+        if (!g.image) problems.push(`guest ${vmid}: needs an image or cloneFrom`);
+        else needVolume(g, g.image, /:iso\//.test(g.image) ? 'iso' : 'import', 'cloud image');
+        needStorage(g, g.storage, 'images', 'disk');
+      }
+    }
+    if (g.kind === 'lxc' && (creating || names.has('storage'))) {
+      for (const z of g.zfsVolumes) needStorage(g, z.storage, 'rootdir', `volume ${z.name}`);
+    }
+    for (const s of names) {
+      const v = verdicts.get(`${g.kind}/${vmid}:${s}`);
+      if (v?.effect === 'replace' && !allowReplace) {
+        problems.push(
+          `${v.target}: needs to replace guest ${vmid} (${v.reasons.map((r) => ('field' in r ? `${r.field}` : r.kind)).join(', ')}); pass --allow-replace to destroy and re-create it`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** Clones whose source was rebuilt after they were made, under `onSourceChange: 'warn'`. */
+export function sourceWarnings(config: Config, state: HostState): string[] {
+  const out: string[] = [];
+  for (const g of config.guests.values()) {
+    if (g.cloneFrom === undefined || g.onSourceChange !== 'warn') continue;
+    const gs = state.guests.get(g.vmid);
+    const src = state.guests.get(g.cloneFrom);
+    if (!gs || !src) continue;
+    const stamps = readStamps(descriptionOf(gs), g.vmid);
+    const recorded = stamps.by === g.vmid ? stamps.targets.source : undefined;
+    if (recorded === undefined || recorded === sourceIdentity(descriptionOf(src), g.cloneFrom)) continue;
+    out.push(
+      `guest ${g.vmid} was cloned from ${g.cloneFrom} before ${g.cloneFrom} was rebuilt; it keeps the old base (onSourceChange: 'warn'; 'replace' re-clones it)`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+// The one typed event stream a build emits. The listr2 display, the plain-lines log and the
+// `--json` output are separate consumers; the runner knows none of them.
+import type { Effect } from './types.js';
+
+export interface PlanStep {
+  target: string;
+  guest: number;
+  action: Effect;
+  step: string;
+  reasons: string[];
+}
+
+export interface FailureInfo {
+  target: string;
+  guest: number;
+  error: string;
+  command?: string;
+  stderrTail: string;
+}
+
+export type BuildEvent =
+  | { type: 'plan'; steps: PlanStep[]; selected: number }
+  | { type: 'state-read'; hostCalls: number; ms: number; guests: number }
+  | { type: 'note'; message: string }
+  | {
+      type: 'start';
+      target: string;
+      guest: number;
+      action: Effect;
+      step: string;
+      reasons: string[];
+      etaMs?: number;
+    }
+  | { type: 'output'; target: string; line: string }
+  | { type: 'retry'; target: string; attempt: number; delayMs: number; error: string }
+  | { type: 'fresh'; target: string; guest: number }
+  | { type: 'done'; target: string; guest: number; changed: boolean; ms: number }
+  | ({ type: 'fail'; ms: number } & FailureInfo)
+  | { type: 'blocked'; target: string; guest: number; because: string }
+  | { type: 'interrupt'; message: string }
+  | {
+      type: 'summary';
+      built: string[];
+      fresh: number;
+      failed: FailureInfo[];
+      blocked: string[];
+      notStarted: string[];
+      ms: number;
+      hostCalls: { reads: number; writes: number };
+      interrupted: boolean;
+    };
+
+export type Emit = (event: BuildEvent) => void;

@@ -1,0 +1,142 @@
+// Planning: the verdict of every selected target against a host state. The same function serves
+// `--dry-run`, `explain`, `status` (prediction from one state read) and the scheduler (truth,
+// re-evaluated on the live state right before each step runs).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config, Guest, Vmid } from '../dsl/model.js';
+import { descriptionOf, type HostState } from '../pve/state.js';
+import { type Fingerprint, fingerprint, formatFingerprint, sha256 } from './fingerprint.js';
+import { effectOf, ownReasons, type Reason, type Verdict } from './staleness.js';
+import { inheritable, readStamps } from './stamps.js';
+import type { Target, TargetContext } from './types.js';
+
+/** Script contents are hashed once per run; a missing script hashes as `missing`. */
+export class ScriptHasher {
+  private readonly cache = new Map<string, string>();
+  constructor(private readonly configFile: string) {}
+
+  resolve(relative: string): string {
+    return path.resolve(path.dirname(this.configFile), relative);
+  }
+
+  hash(relative: string): string {
+    let h = this.cache.get(relative);
+    if (h === undefined) {
+      try {
+        h = sha256(readFileSync(this.resolve(relative)));
+      } catch {
+        h = 'missing';
+      }
+      this.cache.set(relative, h);
+    }
+    return h;
+  }
+}
+
+/** The context a target is judged in. A guest that does not exist yet but will be cloned carries its source's stamps (what a clone inherits). */
+export function contextFor(
+  config: Config,
+  state: HostState,
+  guest: Guest,
+  predicted?: Map<Vmid, Record<string, string>>,
+): TargetContext {
+  const gs = state.guests.get(guest.vmid);
+  let description = descriptionOf(gs);
+  if (!gs && guest.cloneFrom !== undefined) description = descriptionOf(state.guests.get(guest.cloneFrom));
+  const stamps = readStamps(description, guest.vmid);
+  // Planning ahead: a clone still to be made inherits what its source will have stamped by then.
+  if (!gs && guest.cloneFrom !== undefined && predicted?.has(guest.cloneFrom)) {
+    for (const [name, fp] of Object.entries(predicted.get(guest.cloneFrom)!)) {
+      if (inheritable(name)) stamps.targets[name] = fp;
+    }
+  }
+  return { config, guest, state, gs, stamps };
+}
+
+export function fingerprintOf(target: Target, ctx: TargetContext, hasher: ScriptHasher): Fingerprint {
+  const scripts: Record<string, string> = {};
+  for (const s of target.scripts(ctx)) scripts[s] = hasher.hash(s);
+  return fingerprint(target.inputs(ctx), scripts);
+}
+
+export interface PlanRequest {
+  config: Config;
+  state: HostState;
+  targets: Map<string, Target>;
+  /** Target ids in dependency order (the selection). */
+  order: string[];
+  forced: Set<string>;
+  hasher: ScriptHasher;
+}
+
+/** Judges one target on a state, without dependency reasons. */
+export function judge(
+  req: Omit<PlanRequest, 'order' | 'targets'>,
+  target: Target,
+  predicted?: Map<Vmid, Record<string, string>>,
+): Verdict {
+  const guest = req.config.guests.get(target.guest)!;
+  const ctx = contextFor(req.config, req.state, guest, predicted);
+  const fp = fingerprintOf(target, ctx, req.hasher);
+  const { reasons, obs } = ownReasons(target, ctx, fp, req.forced.has(target.id));
+  return {
+    target: target.id,
+    guest: target.guest,
+    name: target.name,
+    stale: reasons.length > 0,
+    reasons,
+    effect: effectOf(target, ctx, obs, reasons),
+    step: target.describe(ctx, obs),
+    fingerprint: formatFingerprint(fp),
+  };
+}
+
+/**
+ * Service dependencies: a target that waits for another guest (`dependsOn`) is stale when that
+ * guest is created anew in this run — the service it relies on was rebuilt. Clone edges do not
+ * propagate (a rebuilt template does not rebuild its clones; `onSourceChange` is the policy).
+ */
+export function renewedDependency(
+  target: Target,
+  targets: Map<string, Target>,
+  renewed: Map<Vmid, string>,
+): string | undefined {
+  for (const d of target.deps) {
+    const dep = targets.get(d);
+    if (!dep || dep.guest === target.guest) continue;
+    if (target.name === 'exists') continue;
+    const by = renewed.get(dep.guest);
+    if (by) return by;
+  }
+  return undefined;
+}
+
+/**
+ * Verdicts for the selection, predicted from one state. A guest that will be replaced makes all
+ * of its other targets stale ("dependency ... will run"): the new guest starts from nothing.
+ */
+export function plan(req: PlanRequest): Map<string, Verdict> {
+  const out = new Map<string, Verdict>();
+  const replaced = new Map<Vmid, string>();
+  const renewed = new Map<Vmid, string>();
+  const predicted = new Map<Vmid, Record<string, string>>();
+  for (const id of req.order) {
+    const target = req.targets.get(id)!;
+    const v = judge(req, target, predicted);
+    if (v.stale && target.stamp !== 'none') {
+      predicted.set(target.guest, { ...(predicted.get(target.guest) ?? {}), [target.name]: v.fingerprint });
+    }
+    if (target.name === 'exists' && v.stale) renewed.set(target.guest, id);
+    if (target.name === 'exists' && v.stale && v.effect === 'replace') replaced.set(target.guest, id);
+    const by = replaced.get(target.guest) ?? renewedDependency(target, req.targets, renewed);
+    if (by && by !== id) {
+      const reason: Reason = { kind: 'dependency', target: by };
+      v.reasons.push(reason);
+      if (replaced.has(target.guest)) v.effect = 'create';
+      else if (!v.stale) v.effect = req.state.guests.has(target.guest) ? 'update' : 'create';
+      v.stale = true;
+    }
+    out.set(id, v);
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+// Plain timestamped lines, for logs and pipes (no terminal): one line per event that matters.
+import type { BuildEvent } from '../events.js';
+
+const stamp = () => new Date().toISOString().slice(11, 19);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+export function plainRenderer(write: (line: string) => void, verbose = false): (e: BuildEvent) => void {
+  return (e) => {
+    switch (e.type) {
+      case 'note':
+        write(`${stamp()} note: ${e.message}`);
+        break;
+      case 'state-read':
+        write(`${stamp()} read host state: ${e.guests} guests, ${e.hostCalls} host calls, ${secs(e.ms)}`);
+        break;
+      case 'plan':
+        write(`${stamp()} ${e.steps.length} of ${e.selected} targets stale`);
+        break;
+      case 'start':
+        write(`${stamp()} start ${e.target} [${e.action}] ${e.step}${e.etaMs ? ` (~${secs(e.etaMs)})` : ''}`);
+        for (const r of e.reasons) write(`${stamp()}   because ${r}`);
+        break;
+      case 'output':
+        if (verbose) write(`${stamp()}   ${e.target}: ${e.line}`);
+        break;
+      case 'retry':
+        write(`${stamp()} retry ${e.target} (attempt ${e.attempt + 1} in ${secs(e.delayMs)}): ${e.error}`);
+        break;
+      case 'fresh':
+        break;
+      case 'done':
+        write(`${stamp()} done  ${e.target} ${e.changed ? '' : '(no change) '}${secs(e.ms)}`);
+        break;
+      case 'fail':
+        write(`${stamp()} FAIL  ${e.target}: ${e.error}`);
+        for (const l of e.stderrTail.split('\n').filter(Boolean)) write(`${stamp()}   | ${l}`);
+        break;
+      case 'blocked':
+        break;
+      case 'interrupt':
+        write(`${stamp()} ${e.message}`);
+        break;
+      case 'summary':
+        for (const l of summaryLines(e)) write(l);
+        break;
+    }
+  };
+}
+
+export function summaryLines(e: Extract<BuildEvent, { type: 'summary' }>): string[] {
+  const lines = [
+    `built: ${e.built.length}, fresh: ${e.fresh}, failed: ${e.failed.length}, blocked: ${e.blocked.length}${e.notStarted.length ? `, not started: ${e.notStarted.length}` : ''} — ${secs(e.ms)}, ${e.hostCalls.reads} host reads, ${e.hostCalls.writes} host writes${e.interrupted ? ' (interrupted)' : ''}`,
+  ];
+  for (const f of e.failed) {
+    lines.push(`failed: ${f.target}: ${f.error}`);
+    if (f.command) lines.push(`  command: ${f.command}`);
+    for (const l of f.stderrTail.split('\n').filter(Boolean)) lines.push(`  | ${l}`);
+  }
+  if (e.blocked.length) lines.push(`blocked by failures: ${e.blocked.join(', ')}`);
+  return lines;
+}

@@ -1,0 +1,296 @@
+// Executes the selection: a ready queue over the DAG with `-j N` slots, resource locks that
+// mirror Proxmox's own (one mutating step per guest; a CT clone also holds its source; heavy
+// storage steps per node are capped), critical-path-first priority from earlier durations,
+// retries with backoff for lock time-outs, a failure policy, and a graceful Ctrl-C. Each target
+// is judged again on the live state right before it runs, so work a dependency made unnecessary
+// (a clone inheriting its template's stamps) is skipped.
+import { readFile } from 'node:fs/promises';
+import type { Config, Vmid } from '../dsl/model.js';
+import type { Host } from '../pve/host.js';
+import type { HostState } from '../pve/state.js';
+import { descriptionOf } from '../pve/state.js';
+import type { Emit, FailureInfo } from './events.js';
+import type { History } from './history.js';
+import { judge, renewedDependency, type ScriptHasher } from './plan.js';
+import { formatReason } from './staleness.js';
+import { readStamps, splitDescription, writeStamps } from './stamps.js';
+import { type StepContext, StepError, type StepHost, type Target } from './types.js';
+
+export type FailurePolicy = 'no-new' | 'continue';
+
+export interface Interrupt {
+  requested: boolean;
+}
+
+export interface ExecuteRequest {
+  config: Config;
+  /** The live state: updated as steps change the host. */
+  state: HostState;
+  targets: Map<string, Target>;
+  /** Selected target ids in dependency order. */
+  order: string[];
+  forced: Set<string>;
+  hasher: ScriptHasher;
+  host: Host;
+  jobs: number;
+  policy: FailurePolicy;
+  allowReplace: boolean;
+  history: History;
+  emit: Emit;
+  interrupt: Interrupt;
+}
+
+export interface ExecuteResult {
+  built: string[];
+  fresh: string[];
+  failed: FailureInfo[];
+  blocked: string[];
+  notStarted: string[];
+  interrupted: boolean;
+}
+
+const TRANSIENT =
+  /got timeout|trying to acquire lock|CT is locked \((disk|create|snapshot|snapshot-delete)\)|VM is locked \((clone|create|snapshot|snapshot-delete)\)/;
+
+function capacity(key: string): number {
+  return key.startsWith('heavy:') ? Number(process.env.PHOENIX_HEAVY_SLOTS ?? 2) : 1;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
+  const selected = new Set(req.order);
+  const dependents = new Map<string, string[]>();
+  const waiting = new Map<string, number>();
+  for (const id of req.order) {
+    const deps = req.targets.get(id)!.deps.filter((d) => selected.has(d));
+    waiting.set(id, deps.length);
+    for (const d of deps) dependents.set(d, [...(dependents.get(d) ?? []), id]);
+  }
+  // Critical path first: a target's priority is its own expected time plus its longest chain of dependents.
+  const priority = new Map<string, number>();
+  for (const id of [...req.order].reverse()) {
+    const tail = Math.max(0, ...(dependents.get(id) ?? []).map((d) => priority.get(d) ?? 0));
+    priority.set(id, req.history.estimate(id) + tail);
+  }
+
+  const result: ExecuteResult = {
+    built: [],
+    fresh: [],
+    failed: [],
+    blocked: [],
+    notStarted: [],
+    interrupted: false,
+  };
+  const finished = new Set<string>();
+  const ready: string[] = req.order.filter((id) => waiting.get(id) === 0);
+  const held = new Map<string, number>();
+  const running = new Map<string, Promise<void>>();
+  let stopNew = false;
+
+  const locksFree = (keys: string[]) => keys.every((k) => (held.get(k) ?? 0) < capacity(k));
+  const take = (keys: string[]) => {
+    for (const k of keys) held.set(k, (held.get(k) ?? 0) + 1);
+  };
+  const release = (keys: string[]) => {
+    for (const k of keys) held.set(k, (held.get(k) ?? 1) - 1);
+  };
+
+  const complete = (id: string) => {
+    finished.add(id);
+    for (const d of dependents.get(id) ?? []) {
+      const n = (waiting.get(d) ?? 1) - 1;
+      waiting.set(d, n);
+      if (n === 0) ready.push(d);
+    }
+  };
+  const block = (id: string, because: string) => {
+    for (const d of dependents.get(id) ?? []) {
+      if (finished.has(d)) continue;
+      finished.add(d);
+      result.blocked.push(d);
+      req.emit({ type: 'blocked', target: d, guest: req.targets.get(d)!.guest, because });
+      block(d, because);
+    }
+  };
+
+  const lockKeys = (t: Target) => t.locks(ctxOf(req, t));
+
+  // Guests created anew in this run: their service dependents must provision again.
+  const renewed = new Map<Vmid, string>();
+
+  const runOne = async (id: string, keys: string[]) => {
+    const target = req.targets.get(id)!;
+    try {
+      const verdict = judge(req, target);
+      const by = renewedDependency(target, req.targets, renewed);
+      if (by) {
+        verdict.reasons.push({ kind: 'dependency', target: by });
+        verdict.stale = true;
+      }
+      if (!verdict.stale) {
+        result.fresh.push(id);
+        req.emit({ type: 'fresh', target: id, guest: target.guest });
+        complete(id);
+        return;
+      }
+      if (verdict.effect === 'replace' && !req.allowReplace) {
+        throw new StepError(
+          `${id} needs to replace guest ${target.guest} (${verdict.reasons.map(formatReason).join('; ')}); run with --allow-replace to destroy and re-create it`,
+        );
+      }
+      const eta = req.history.known(id) ? req.history.estimate(id) : undefined;
+      req.emit({
+        type: 'start',
+        target: id,
+        guest: target.guest,
+        action: verdict.effect,
+        step: verdict.step,
+        reasons: verdict.reasons.map(formatReason),
+        ...(eta !== undefined ? { etaMs: eta } : {}),
+      });
+      const started = Date.now();
+      let changed = false;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const ctx = stepContext(req, target, verdict.fingerprint);
+          const r = await target.run(ctx);
+          changed = r.changed;
+          await refresh(req, target.guest, r.status);
+          break;
+        } catch (error) {
+          const msg = error instanceof Error ? error.message : String(error);
+          const detail = error instanceof StepError ? `${msg}\n${error.stderr ?? ''}` : msg;
+          if (attempt >= 4 || !TRANSIENT.test(detail) || req.interrupt.requested) throw error;
+          const delay = Number(process.env.PHOENIX_RETRY_BASE_MS ?? 2000) * 2 ** (attempt - 1);
+          req.emit({ type: 'retry', target: id, attempt, delayMs: delay, error: msg });
+          await sleep(delay);
+          await refresh(req, target.guest);
+        }
+      }
+      await stamp(req, target, verdict.fingerprint);
+      const ms = Date.now() - started;
+      req.history.record(id, ms);
+      result.built.push(id);
+      if (target.name === 'exists') renewed.set(target.guest, id);
+      req.emit({ type: 'done', target: id, guest: target.guest, changed, ms });
+      complete(id);
+    } catch (error) {
+      const info: FailureInfo = {
+        target: id,
+        guest: target.guest,
+        error: error instanceof Error ? error.message : String(error),
+        stderrTail: error instanceof StepError ? tail(error.stderr ?? '') : '',
+        ...(error instanceof StepError && error.command ? { command: error.command } : {}),
+      };
+      if (!(error instanceof StepError) && process.env.PHOENIX_DEBUG) console.error(error);
+      result.failed.push(info);
+      finished.add(id);
+      req.emit({ type: 'fail', ms: 0, ...info });
+      block(id, id);
+      if (req.policy === 'no-new') stopNew = true;
+    } finally {
+      release(keys);
+    }
+  };
+
+  for (;;) {
+    if (req.interrupt.requested) stopNew = true;
+    while (!stopNew && running.size < req.jobs) {
+      ready.sort((a, b) => (priority.get(b) ?? 0) - (priority.get(a) ?? 0));
+      const idx = ready.findIndex((id) => locksFree(lockKeys(req.targets.get(id)!)));
+      if (idx < 0) break;
+      const id = ready.splice(idx, 1)[0]!;
+      const keys = lockKeys(req.targets.get(id)!);
+      take(keys);
+      const p = runOne(id, keys).finally(() => running.delete(id));
+      running.set(id, p);
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  result.interrupted = req.interrupt.requested;
+  result.notStarted = req.order.filter((id) => !finished.has(id));
+  return result;
+}
+
+function tail(text: string, n = 8): string {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-n)
+    .join('\n');
+}
+
+function ctxOf(req: ExecuteRequest, t: Target) {
+  const guest = req.config.guests.get(t.guest)!;
+  const gs = req.state.guests.get(t.guest);
+  return { config: req.config, guest, state: req.state, gs, stamps: readStamps(descriptionOf(gs), t.guest) };
+}
+
+function stepContext(req: ExecuteRequest, target: Target, fp: string): StepContext {
+  const host: StepHost = {
+    run: (cmd, args, opts) => req.host.run(cmd, args, opts),
+    read: (cmd, args) => req.host.read(cmd, args),
+    readFile: (p) => req.host.runner.readFile(p),
+    writeFile: (p, c) => req.host.runner.writeFile(p, c),
+    readGuest: async (vmid, kind, node, known) => {
+      const gs = await req.host.readGuest(vmid, kind, node, known);
+      if (gs) req.state.guests.set(vmid, gs);
+      else req.state.guests.delete(vmid);
+      return gs;
+    },
+    scriptPath: (rel) => req.hasher.resolve(rel),
+    stage: async (local) => req.host.runner.stage(local, await readFile(local, 'utf8')),
+  };
+  return {
+    ...ctxOf(req, target),
+    host,
+    fingerprint: fp,
+    log: (line) => req.emit({ type: 'output', target: target.id, line }),
+  };
+}
+
+/** Re-reads a guest after a step; the status is the step's word, else what was known. */
+async function refresh(
+  req: ExecuteRequest,
+  vmid: Vmid,
+  status?: 'running' | 'stopped' | 'unknown',
+): Promise<void> {
+  const guest = req.config.guests.get(vmid)!;
+  const before = req.state.guests.get(vmid);
+  const kind = guest.kind === 'lxc' ? 'lxc' : 'vm';
+  const gs = await req.host.readGuest(
+    vmid,
+    kind,
+    guest.node ?? req.config.node,
+    status ?? before?.status ?? 'stopped',
+  );
+  if (gs) req.state.guests.set(vmid, gs);
+  else req.state.guests.delete(vmid);
+}
+
+/** Records the target's fingerprint in the guest's stamp block, unless the step already did. */
+async function stamp(req: ExecuteRequest, target: Target, fp: string): Promise<void> {
+  if (target.stamp === 'none') return;
+  const gs = req.state.guests.get(target.guest);
+  if (!gs) return;
+  const description = descriptionOf(gs);
+  const stamps = readStamps(description, target.guest);
+  if (stamps.by === target.guest && stamps.targets[target.name] === fp) return;
+  const text = writeStamps(splitDescription(description).notes, target.guest, {
+    ...stamps.targets,
+    [target.name]: fp,
+  });
+  const tool = gs.kind === 'lxc' ? 'pct' : 'qm';
+  const r = await req.host.run(tool, ['set', String(target.guest), '--description', text]);
+  if (r.exitCode !== 0) {
+    throw new StepError(
+      `recording the stamp of ${target.id} failed: ${r.stderr.trim()}`,
+      `${tool} set ${target.guest} --description ...`,
+      r.stderr,
+    );
+  }
+  gs.conf.main.description = text;
+  gs.current.description = text;
+}

@@ -1,0 +1,124 @@
+// The contract between the runner and the targets: what a target declares (its inputs and
+// dependencies), how it observes the host, and the step that makes its output hold. The runner
+// only knows this interface; each target kind lives in its own module under src/targets/.
+import type { Config, Guest, Vmid } from '../dsl/model.js';
+import type { CommandResult, RunOptions } from '../pve/runner.js';
+import type { GuestKind, GuestState, HostState, PowerStatus } from '../pve/state.js';
+import type { StampSet } from './stamps.js';
+
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
+export const err = <E>(error: E): { ok: false; error: E } => ({ ok: false, error });
+
+/** A field whose host value differs from the declaration. */
+export interface Drift {
+  field: string;
+  host: string | undefined;
+  declared: string | undefined;
+  /** The change only takes effect after a restart of the guest. */
+  needsRestart?: boolean;
+  /** The change cannot be made in place: the guest must be destroyed and created again. */
+  needsReplace?: boolean;
+}
+
+export type Observation =
+  | { kind: 'ok' }
+  | { kind: 'missing'; detail: string }
+  | { kind: 'drift'; drifts: Drift[] };
+
+/** What running a step does to the guest. */
+export type Effect = 'create' | 'update' | 'restart' | 'replace';
+
+/** How a target's freshness relates to its stamp. */
+export type StampUse =
+  /** Output fully observable on the host: no stamp is kept (saves a host write per step). */
+  | 'none'
+  /** Output judged by observation; the stamp only catches input changes observation cannot see. */
+  | 'optional'
+  /** Output only knowable from the stamp (a script ran): no stamp = missing. */
+  | 'required';
+
+export interface TargetContext {
+  config: Config;
+  guest: Guest;
+  state: HostState;
+  /** This guest's state, `undefined` when it does not exist. */
+  gs: GuestState | undefined;
+  stamps: StampSet;
+}
+
+/** What a step may ask of the host. */
+export interface StepHost {
+  /** Runs a mutating Proxmox command; the output lines go to the progress display. */
+  run(cmd: string, args: string[], opts?: RunOptions): Promise<CommandResult>;
+  /** Runs a read-only command (status checks, verification). */
+  read(cmd: string, args: string[]): Promise<CommandResult>;
+  readFile(hostPath: string): Promise<string | undefined>;
+  writeFile(hostPath: string, content: string): Promise<void>;
+  /** Re-reads one guest's config file (and keeps the known status); verifies a step's effect. */
+  readGuest(vmid: Vmid, kind: GuestKind, node: string, known: PowerStatus): Promise<GuestState | undefined>;
+  /** Path of a declared script on the machine running Phoenix. */
+  scriptPath(relative: string): string;
+  /** Makes a local script available on the host; returns the path commands there must use. */
+  stage(localPath: string): Promise<string>;
+}
+
+export interface StepContext extends TargetContext {
+  host: StepHost;
+  /** This target's fingerprint in stamp form; steps that write the description anyway can include it. */
+  fingerprint: string;
+  /** Progress lines for the display (the latest one is shown next to the running step). */
+  log(line: string): void;
+}
+
+export interface StepResult {
+  /** False when the step found nothing to do (ninja's restat: dependents need not re-run). */
+  changed: boolean;
+  /** Power state after the step, when the step knows it. */
+  status?: PowerStatus;
+}
+
+/** Thrown by steps for expected failures: a Proxmox command failed; carries its stderr. */
+export class StepError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+    readonly stderr?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Target {
+  /** `lxc/103:config`, `vm/9000:feature:docker`. */
+  id: string;
+  guest: Vmid;
+  kind: GuestKind;
+  /** `exists`, `config`, `feature:docker`, `snapshot:base`... */
+  name: string;
+  deps: string[];
+  stamp: StampUse;
+  /** The declaration slice that defines the output (canonical-JSON hashed). */
+  inputs(ctx: TargetContext): unknown;
+  /** Scripts (paths relative to the config file) whose contents are inputs. */
+  scripts(ctx: TargetContext): string[];
+  observe(ctx: TargetContext): Observation;
+  /** The effect of running the step now. */
+  effect(ctx: TargetContext, obs: Observation): Effect;
+  /** One line: what the step will do (`pct clone 900 103 --hostname web`). */
+  describe(ctx: TargetContext, obs: Observation): string;
+  /** Resource keys held while the step runs (`guest:103`, `guest:900` for a CT clone). */
+  locks(ctx: TargetContext): string[];
+  run(ctx: StepContext): Promise<StepResult>;
+}
+
+export function targetId(kind: GuestKind, vmid: Vmid, name: string): string {
+  return `${kind}/${vmid}:${name}`;
+}
+
+/** Parses `lxc/103:config` or `103:config` (kind optional). */
+export function parseTargetRef(ref: string): { vmid: Vmid; name?: string } | undefined {
+  const m = /^(?:(?:lxc|vm)\/)?(\d+)(?::(.+))?$/.exec(ref.trim());
+  if (!m) return undefined;
+  return m[2] === undefined ? { vmid: Number(m[1]) } : { vmid: Number(m[1]), name: m[2] };
+}

@@ -1,0 +1,102 @@
+// Helpers shared by the target modules: command results as step failures, guest lookups and
+// property-string comparison.
+import type { Guest, LxcGuest, VmGuest, Vmid } from '../dsl/model.js';
+import { parsePropertyString } from '../pve/format/index.js';
+import type { CommandResult } from '../pve/runner.js';
+import type { GuestKind, GuestState } from '../pve/state.js';
+import { type Drift, type StepContext, StepError, type TargetContext } from '../runner/types.js';
+
+export const kindOf = (g: Guest): GuestKind => (g.kind === 'lxc' ? 'lxc' : 'vm');
+export const tool = (g: Guest): 'pct' | 'qm' => (g.kind === 'lxc' ? 'pct' : 'qm');
+export const nodeOf = (ctx: { config: { node: string }; guest: Guest }): string =>
+  ctx.guest.node ?? ctx.config.node;
+export const isLxc = (g: Guest): g is LxcGuest => g.kind === 'lxc';
+export const isVm = (g: Guest): g is VmGuest => g.kind === 'vm';
+
+/** Shows a command for plans and errors (arguments with spaces quoted, secrets hidden). */
+export function showCommand(cmd: string, args: string[]): string {
+  const shown: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const prev = args[i - 1];
+    if (prev === '--cipassword' || prev === '--password') shown.push('<hidden>');
+    else if (prev === '--description') shown.push('<notes>');
+    else if (/^[\w@%+=:,./-]+$/.test(a)) shown.push(a);
+    else shown.push(JSON.stringify(a.length > 60 ? `${a.slice(0, 57)}...` : a));
+  }
+  return [cmd, ...shown].join(' ');
+}
+
+/** Runs a mutating command and fails the step (with the stderr) when it exits non-zero. */
+export async function must(ctx: StepContext, cmd: string, args: string[]): Promise<CommandResult> {
+  const shown = showCommand(cmd, args);
+  ctx.log(`$ ${shown}`);
+  const r = await ctx.host.run(cmd, args, { onLine: (line) => ctx.log(line) });
+  if (r.exitCode !== 0) {
+    const detail = lastLines(r.stderr || r.stdout, 1);
+    throw new StepError(
+      `${shown} failed (exit ${r.exitCode})${detail ? `: ${detail}` : ''}`,
+      shown,
+      r.stderr,
+    );
+  }
+  return r;
+}
+
+export function lastLines(text: string, n: number): string {
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-n)
+    .join('\n');
+}
+
+/** Re-reads the guest after a step; fails when it vanished. */
+export async function reread(ctx: StepContext, status = ctx.gs?.status ?? 'unknown'): Promise<GuestState> {
+  const gs = await ctx.host.readGuest(ctx.guest.vmid, kindOf(ctx.guest), nodeOf(ctx), status);
+  if (!gs) throw new StepError(`guest ${ctx.guest.vmid} does not exist after the step`);
+  return gs;
+}
+
+/** Compares two property strings by the keys the declaration sets (host extras ignored). */
+export function propsDiffer(host: string | undefined, declared: string, defaultKey?: string): boolean {
+  if (host === undefined) return true;
+  const h = parsePropertyString(host, defaultKey);
+  const d = parsePropertyString(declared, defaultKey);
+  if (!h.ok || !d.ok) return host !== declared;
+  const norm = (v: string | undefined) => (v === undefined ? undefined : v.toLowerCase());
+  for (const [k, v] of Object.entries(d.value)) if (norm(h.value[k]) !== norm(v)) return true;
+  return false;
+}
+
+/** Drifts for a map of declared values against a host section (`undefined` declared = not managed). */
+export function valueDrifts(
+  host: Record<string, string>,
+  declared: Record<string, string | undefined>,
+  compare: (key: string, host: string | undefined, declared: string) => boolean,
+  restartKeys: ReadonlySet<string>,
+  running: boolean,
+): Drift[] {
+  const drifts: Drift[] = [];
+  for (const [key, want] of Object.entries(declared)) {
+    if (want === undefined) continue;
+    const have = host[key];
+    if (compare(key, have, want)) {
+      const d: Drift = { field: key, host: have, declared: want };
+      if (running && restartKeys.has(key)) d.needsRestart = true;
+      drifts.push(d);
+    }
+  }
+  return drifts;
+}
+
+export function guestOrMissing(ctx: TargetContext): GuestState | undefined {
+  return ctx.gs;
+}
+
+export function sourceGuest(ctx: TargetContext): { vmid: Vmid; gs: GuestState | undefined } | undefined {
+  const src = ctx.guest.cloneFrom;
+  if (src === undefined) return undefined;
+  return { vmid: src, gs: ctx.state.guests.get(src) };
+}

@@ -1,0 +1,204 @@
+// `exists`: the guest is defined on the host — created from an OS template (LXC) or a cloud
+// image (VM: create, import the disk, add the cloud-init drive), or cloned from its source.
+// Creation inputs cannot change in place: a changed one plans a `replace`.
+import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
+import { descriptionOf } from '../pve/state.js';
+import { readStamps, sourceIdentity, splitDescription, writeStamps } from '../runner/stamps.js';
+import {
+  type Drift,
+  type Observation,
+  type StepContext,
+  StepError,
+  type Target,
+  type TargetContext,
+  targetId,
+} from '../runner/types.js';
+import { isLxc, kindOf, must, nodeOf, reread, showCommand, sourceGuest, tool } from './common.js';
+import { lxcCreateOptions } from './lxc-config.js';
+import { vmNetString } from './vm-config.js';
+
+function creationInputs(g: Guest): unknown {
+  if (isLxc(g)) {
+    return g.cloneFrom !== undefined
+      ? { kind: 'lxc', cloneFrom: g.cloneFrom, unprivileged: g.unprivileged }
+      : {
+          kind: 'lxc',
+          ostemplate: g.ostemplate,
+          unprivileged: g.unprivileged,
+          rootfsStorage: g.rootfs.storage,
+        };
+  }
+  return g.cloneFrom !== undefined
+    ? { kind: 'vm', cloneFrom: g.cloneFrom }
+    : { kind: 'vm', image: g.image, storage: g.storage };
+}
+
+function observe(ctx: TargetContext): Observation {
+  const gs = ctx.gs;
+  const g = ctx.guest;
+  if (!gs) return { kind: 'missing', detail: `${g.kind === 'lxc' ? 'CT' : 'VM'} ${g.vmid} does not exist` };
+  const drifts: Drift[] = [];
+  if (gs.kind !== kindOf(g)) {
+    drifts.push({ field: 'kind', host: gs.kind, declared: kindOf(g), needsReplace: true });
+  }
+  if (isLxc(g) && gs.kind === 'lxc') {
+    const host = gs.current.props.unprivileged === '1';
+    if (host !== g.unprivileged) {
+      // Proxmox cannot change it (`unable to modify read-only option: 'unprivileged'`).
+      drifts.push({
+        field: 'unprivileged',
+        host: host ? '1' : '0',
+        declared: g.unprivileged ? '1' : '0',
+        needsReplace: true,
+      });
+    }
+  }
+  const source = sourceDrift(ctx);
+  if (source) drifts.push(source);
+  if (gs.node !== nodeOf(ctx)) {
+    drifts.push({ field: 'node', host: gs.node, declared: nodeOf(ctx), needsReplace: true });
+  }
+  return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
+}
+
+function lxcCreateArgs(_ctx: TargetContext, g: LxcGuest, description: string): string[] {
+  return [
+    'create',
+    String(g.vmid),
+    g.ostemplate ?? '',
+    ...lxcCreateOptions(g),
+    '--unprivileged',
+    g.unprivileged ? '1' : '0',
+    '--rootfs',
+    `${g.rootfs.storage}:${g.rootfs.sizeGb}`,
+    '--description',
+    description,
+  ];
+}
+
+function cloneArgs(_ctx: TargetContext, g: Guest, description: string): string[] {
+  const src = String(g.cloneFrom);
+  return g.kind === 'lxc'
+    ? ['clone', src, String(g.vmid), '--hostname', g.name, '--description', description]
+    : ['clone', src, String(g.vmid), '--name', g.name, '--description', description];
+}
+
+function vmCreateArgs(g: VmGuest, description: string): string[] {
+  return [
+    'create',
+    String(g.vmid),
+    '--name',
+    g.name,
+    '--memory',
+    String(g.memoryMb),
+    '--cores',
+    String(g.cores),
+    '--net0',
+    vmNetString(g),
+    '--scsihw',
+    'virtio-scsi-pci',
+    '--ostype',
+    'l26',
+    '--agent',
+    g.agent ? '1' : '0',
+    '--description',
+    description,
+  ];
+}
+
+/** The description a new guest starts with: its notes and the stamps it carries from birth. */
+function birthDescription(ctx: StepContext): string {
+  const g = ctx.guest;
+  const src = sourceGuest(ctx);
+  const inherited = src?.gs ? readStamps(descriptionOf(src.gs), g.vmid).targets : {};
+  const notes = g.description ?? (src?.gs ? splitDescription(descriptionOf(src.gs)).notes : '');
+  const source: Record<string, string> = src?.gs
+    ? { source: sourceIdentity(descriptionOf(src.gs), src.vmid) }
+    : {};
+  return writeStamps(notes, g.vmid, { ...inherited, ...source, exists: ctx.fingerprint });
+}
+
+/** The source was rebuilt since this clone was made: `onSourceChange` decides what that means. */
+function sourceDrift(ctx: TargetContext): Drift | undefined {
+  const src = sourceGuest(ctx);
+  const recorded = ctx.stamps.by === ctx.guest.vmid ? ctx.stamps.targets.source : undefined;
+  if (!src?.gs || recorded === undefined || ctx.guest.onSourceChange !== 'replace') return undefined;
+  const now = sourceIdentity(descriptionOf(src.gs), src.vmid);
+  if (now === recorded) return undefined;
+  return {
+    field: `source ${src.vmid}`,
+    host: `built ${recorded}`,
+    declared: `rebuilt ${now}`,
+    needsReplace: true,
+  };
+}
+
+async function destroy(ctx: StepContext): Promise<void> {
+  const gs = ctx.gs;
+  if (!gs) return;
+  const word = gs.kind === 'lxc' ? 'pct' : 'qm';
+  if (gs.status === 'running') await must(ctx, word, ['stop', String(gs.vmid)]);
+  await must(ctx, word, ['destroy', String(gs.vmid), '--purge']);
+}
+
+async function run(ctx: StepContext) {
+  const g = ctx.guest;
+  if (ctx.gs) await destroy(ctx);
+  const description = birthDescription(ctx);
+  if (g.cloneFrom !== undefined) {
+    await must(ctx, tool(g), cloneArgs(ctx, g, description));
+  } else if (isLxc(g)) {
+    if (!g.ostemplate) throw new StepError(`guest ${g.vmid}: no ostemplate and no cloneFrom`);
+    await must(ctx, 'pct', lxcCreateArgs(ctx, g, description));
+  } else {
+    if (!g.image) throw new StepError(`guest ${g.vmid}: no image and no cloneFrom`);
+    await must(ctx, 'qm', vmCreateArgs(g, description));
+    await must(ctx, 'qm', ['set', String(g.vmid), '--scsi0', `${g.storage}:0,import-from=${g.image}`]);
+    await must(ctx, 'qm', [
+      'set',
+      String(g.vmid),
+      '--ide2',
+      `${g.storage}:cloudinit`,
+      '--boot',
+      'order=scsi0',
+      '--serial0',
+      'socket',
+      '--vga',
+      'serial0',
+    ]);
+    const after = await reread(ctx, 'stopped');
+    if (!after.current.props.scsi0) throw new StepError(`VM ${g.vmid}: the disk import left no scsi0`);
+  }
+  await reread(ctx, 'stopped');
+  return { changed: true, status: 'stopped' as const };
+}
+
+export function existsTarget(g: Guest): Target {
+  const kind = kindOf(g);
+  return {
+    id: targetId(kind, g.vmid, 'exists'),
+    guest: g.vmid,
+    kind,
+    name: 'exists',
+    deps: [],
+    stamp: 'optional',
+    inputs: () => creationInputs(g),
+    scripts: () => [],
+    observe,
+    effect: (_ctx, obs) => (obs.kind === 'missing' ? 'create' : 'replace'),
+    describe: (ctx) => {
+      const prefix = ctx.gs ? `destroy ${g.vmid}, then ` : '';
+      if (g.cloneFrom !== undefined) return prefix + showCommand(tool(g), cloneArgs(ctx, g, ''));
+      if (isLxc(g)) return prefix + showCommand('pct', lxcCreateArgs(ctx, g, ''));
+      return `${prefix}${showCommand('qm', vmCreateArgs(g, ''))}; import ${g.image}; add cloud-init drive`;
+    },
+    locks: (ctx) => {
+      // `pct clone` puts `lock: disk` on its source for the whole copy: nothing else may touch it.
+      const keys = [`guest:${g.vmid}`];
+      if (g.cloneFrom !== undefined && g.kind === 'lxc') keys.push(`guest:${g.cloneFrom}`);
+      if (g.cloneFrom === undefined || g.kind === 'lxc') keys.push(`heavy:${nodeOf(ctx)}`);
+      return keys;
+    },
+    run,
+  };
+}

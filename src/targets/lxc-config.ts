@@ -1,0 +1,287 @@
+// LXC `config`: cores, memory, swap, hostname, networks, boot order, Proxmox features, DNS,
+// tags, notes, raw `lxc.*` lines (AppArmor, GPUs) and the guest firewall. Observed by comparing
+// the host config (pending values applied, as `pct config` shows it) with the declaration.
+import type { BootDecl, FirewallDecl, LxcFeatures, LxcGuest, LxcNet } from '../dsl/model.js';
+import {
+  type GuestFirewall,
+  parseFirewall,
+  parseGuestConf,
+  serializeFirewall,
+  serializeGuestConf,
+} from '../pve/format/index.js';
+import { confPath } from '../pve/host.js';
+import { descriptionOf } from '../pve/state.js';
+import { readStamps, splitDescription, writeStamps } from '../runner/stamps.js';
+import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import { targetId } from '../runner/types.js';
+import { must, nodeOf, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+
+export function netString(n: LxcNet): string {
+  const parts = [`name=${n.name}`, `bridge=${n.bridge}`];
+  if (n.firewall) parts.push('firewall=1');
+  if (n.gw) parts.push(`gw=${n.gw}`);
+  if (n.hwaddr) parts.push(`hwaddr=${n.hwaddr}`);
+  parts.push(`ip=${n.ip}`);
+  if (n.vlan !== undefined) parts.push(`tag=${n.vlan}`);
+  parts.push('type=veth');
+  return parts.join(',');
+}
+
+export function startupString(b: BootDecl): string | undefined {
+  const parts: string[] = [];
+  if (b.order !== undefined) parts.push(`order=${b.order}`);
+  if (b.upDelayS !== undefined) parts.push(`up=${b.upDelayS}`);
+  if (b.downDelayS !== undefined) parts.push(`down=${b.downDelayS}`);
+  return parts.length ? parts.join(',') : undefined;
+}
+
+export function featuresString(f: LxcFeatures): string | undefined {
+  const parts: string[] = [];
+  if (f.fuse) parts.push('fuse=1');
+  if (f.keyctl) parts.push('keyctl=1');
+  if (f.mknod) parts.push('mknod=1');
+  if (f.mount?.length) parts.push(`mount=${f.mount.join(';')}`);
+  if (f.nesting) parts.push('nesting=1');
+  return parts.length ? parts.join(',') : undefined;
+}
+
+/** Declared values of the schema keys Phoenix manages (`undefined` = not managed). */
+export function lxcDeclared(g: LxcGuest): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {
+    hostname: g.name,
+    cores: String(g.cores),
+    memory: String(g.memoryMb),
+    swap: String(g.swapMb),
+    onboot: g.boot.onboot ? '1' : '0',
+    startup: startupString(g.boot) ?? '',
+    features: featuresString(g.pveFeatures) ?? '',
+    nameserver: g.nameserver,
+    searchdomain: g.searchdomain,
+    tags: g.tags?.length ? g.tags.join(';') : undefined,
+  };
+  for (const n of g.net) out[`net${n.index}`] = netString(n);
+  return out;
+}
+
+/** Options for `pct create` (the same values `config` manages, so a new CT needs no `pct set`). */
+export function lxcCreateOptions(g: LxcGuest): string[] {
+  const args: string[] = [];
+  for (const [k, v] of Object.entries(lxcDeclared(g))) if (v) args.push(`--${k}`, v);
+  return args;
+}
+
+// Changes Proxmox keeps pending on a running CT until its next start (pve-container Config.pm).
+const RESTART_KEYS = new Set(['features', 'nameserver', 'searchdomain', 'lxc', 'apparmor', 'gpus']);
+
+function compare(key: string, host: string | undefined, want: string): boolean {
+  if (want === '') return host !== undefined && host !== '';
+  if (key === 'onboot') return (host ?? '0') !== want;
+  if (key === 'tags')
+    return (
+      [...(host ?? '').split(/[;, ]+/)].filter(Boolean).sort().join(';') !== want.split(';').sort().join(';')
+    );
+  if (key.startsWith('net') || key === 'features' || key === 'startup') {
+    return (
+      host === undefined ||
+      propsDiffer(host, want) ||
+      propsDiffer(want, host.replace(/,?(hwaddr|type)=[^,]*/g, ''))
+    );
+  }
+  return host !== want;
+}
+
+/** Raw lxc lines Phoenix manages (all but `lxc.idmap`, which is the idmap target's). */
+export function declaredRawLxc(g: LxcGuest): Array<[string, string]> {
+  const lines: Array<[string, string]> = [];
+  for (const raw of g.rawLxc) {
+    const m = /^(lxc\.[a-z0-9_\-.]+)(?::|\s*=)\s*(.*?)\s*$/.exec(raw.trim());
+    if (m && m[1] !== 'lxc.idmap') lines.push([m[1]!, m[2]!]);
+  }
+  if (g.apparmor) {
+    lines.push(['lxc.apparmor.profile', g.apparmor.profile]);
+    if (g.apparmor.allowNesting) lines.push(['lxc.apparmor.allow_nesting', '1']);
+  }
+  if (g.gpus.length) {
+    // NVIDIA passthrough as the legacy tool wrote it: the device majors, then bind mounts.
+    lines.push(['lxc.cgroup2.devices.allow', 'c 195:* rwm'], ['lxc.cgroup2.devices.allow', 'c 234:* rwm']);
+    for (const i of g.gpus)
+      lines.push(['lxc.mount.entry', `/dev/nvidia${i} dev/nvidia${i} none bind,optional,create=file`]);
+    for (const dev of ['nvidiactl', 'nvidia-uvm', 'nvidia-uvm-tools']) {
+      lines.push(['lxc.mount.entry', `/dev/${dev} dev/${dev} none bind,optional,create=file`]);
+    }
+  }
+  return lines;
+}
+
+const lineText = ([k, v]: [string, string]) => `${k}: ${v}`;
+
+export function declaredFirewall(fw: FirewallDecl): GuestFirewall {
+  const options: Record<string, string> = { enable: fw.enabled ? '1' : '0' };
+  if (fw.policyIn) options.policy_in = fw.policyIn;
+  if (fw.policyOut) options.policy_out = fw.policyOut;
+  return {
+    options,
+    other: [],
+    rules: fw.rules.map((r) => ({
+      type: r.direction,
+      action: r.action,
+      enable: r.enabled ?? true,
+      ...(r.iface ? { iface: r.iface } : {}),
+      ...(r.source ? { source: r.source } : {}),
+      ...(r.dest ? { dest: r.dest } : {}),
+      ...(r.proto ? { proto: r.proto } : {}),
+      ...(r.dport ? { dport: r.dport } : {}),
+      ...(r.sport ? { sport: r.sport } : {}),
+      ...(r.comment ? { comment: r.comment } : {}),
+    })),
+  };
+}
+
+export function firewallDrift(ctx: TargetContext, fw: FirewallDecl | undefined): Drift | undefined {
+  if (!fw) return undefined;
+  const hostText = ctx.state.firewall.get(ctx.guest.vmid);
+  const want = serializeFirewall(declaredFirewall(fw));
+  const have = hostText === undefined ? undefined : serializeFirewall(parseFirewall(hostText));
+  if (have === want) return undefined;
+  const count = (t: string | undefined) =>
+    t === undefined ? 'none' : `${parseFirewall(t).rules.length} rules`;
+  return {
+    field: 'firewall',
+    host: count(have),
+    declared: `${fw.rules.length} rules${fw.enabled ? '' : ' (disabled)'}`,
+  };
+}
+
+export function notesDrift(ctx: TargetContext): Drift | undefined {
+  const want = ctx.guest.description;
+  if (want === undefined || !ctx.gs) return undefined;
+  const have = splitDescription(descriptionOf(ctx.gs)).notes;
+  return have.trim() === want.trim() ? undefined : { field: 'description', host: have, declared: want };
+}
+
+/** The declared notes with the stamps the guest carries now. */
+export function notesWithStamps(ctx: TargetContext): string {
+  const stamps = readStamps(descriptionOf(ctx.gs), ctx.guest.vmid);
+  return writeStamps(ctx.guest.description ?? '', ctx.guest.vmid, stamps.targets);
+}
+
+function observe(ctx: TargetContext): Observation {
+  const g = ctx.guest as LxcGuest;
+  const gs = ctx.gs;
+  if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
+  const running = gs.status === 'running';
+  const drifts = valueDrifts(gs.current.props, lxcDeclared(g), compare, RESTART_KEYS, running);
+  for (const key of Object.keys(gs.current.props)) {
+    if (/^net\d+$/.test(key) && !g.net.some((n) => `net${n.index}` === key)) {
+      drifts.push({ field: key, host: gs.current.props[key], declared: undefined });
+    }
+  }
+  const haveRaw = gs.current.lxc.filter(([k]) => k !== 'lxc.idmap').map(lineText);
+  const wantRaw = declaredRawLxc(g).map(lineText);
+  if ([...haveRaw].sort().join('\n') !== [...wantRaw].sort().join('\n')) {
+    drifts.push({
+      field: 'lxc',
+      host: haveRaw.join('; ') || '(none)',
+      declared: wantRaw.join('; ') || '(none)',
+      needsRestart: running,
+    });
+  }
+  const notes = notesDrift(ctx);
+  if (notes) drifts.push(notes);
+  const fw = firewallDrift(ctx, g.firewall);
+  if (fw) drifts.push(fw);
+  return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
+}
+
+function setArgs(ctx: TargetContext, drifts: Drift[]): string[] {
+  const g = ctx.guest as LxcGuest;
+  const set: string[] = [];
+  const del: string[] = [];
+  const declared = lxcDeclared(g);
+  for (const d of drifts) {
+    if (d.field === 'lxc' || d.field === 'firewall' || d.field === 'description') continue;
+    const want = d.declared ?? '';
+    if (want === '' || declared[d.field] === '') del.push(d.field);
+    else set.push(`--${d.field}`, want);
+  }
+  const args = ['set', String(g.vmid), ...set];
+  if (del.length) args.push('--delete', del.join(','));
+  return args;
+}
+
+async function run(ctx: StepContext) {
+  const obs = observe(ctx);
+  const g = ctx.guest as LxcGuest;
+  if (obs.kind !== 'drift') {
+    // Forced, or inputs changed that the host does not show: apply the declared values again.
+    const args = ['set', String(g.vmid), ...lxcCreateOptions(g)];
+    await must(ctx, 'pct', args);
+    return { changed: false };
+  }
+  const args = setArgs(ctx, obs.drifts);
+  if (obs.drifts.some((d) => d.field === 'description')) args.push('--description', notesWithStamps(ctx));
+  if (args.length > 2) await must(ctx, 'pct', args);
+  if (obs.drifts.some((d) => d.field === 'lxc')) {
+    await writeRawLxc(ctx, g);
+    // Raw lines take effect at the next start, and Proxmox keeps no pending record of them
+    // (the `running` target could not tell): restart here, as the plan announced.
+    if (ctx.gs?.status === 'running') {
+      await must(ctx, 'pct', ['stop', String(g.vmid)]);
+      await must(ctx, 'pct', ['start', String(g.vmid)]);
+    }
+  }
+  if (obs.drifts.some((d) => d.field === 'firewall') && g.firewall) {
+    const path = `/etc/pve/firewall/${g.vmid}.fw`;
+    ctx.log(`write ${path}`);
+    await ctx.host.writeFile(path, serializeFirewall(declaredFirewall(g.firewall)));
+  }
+  await reread(ctx);
+  return { changed: true };
+}
+
+/**
+ * Raw `lxc.*` keys cannot be set through pct (Proxmox only reads them from the file), so the
+ * file is rewritten: the main section keeps everything but the managed raw lines. The runner
+ * holds this guest's lock, so no Phoenix step races the edit.
+ */
+async function writeRawLxc(ctx: StepContext, g: LxcGuest): Promise<void> {
+  const path = confPath(nodeOf(ctx), 'lxc', g.vmid);
+  const text = await ctx.host.readFile(path);
+  if (text === undefined) return;
+  const conf = parseGuestConf(text, 'lxc');
+  const idmap = conf.main.lxc.filter(([k]) => k === 'lxc.idmap');
+  conf.main.lxc = [...declaredRawLxc(g), ...idmap];
+  ctx.log(`write raw lxc.* lines to ${path}`);
+  await ctx.host.writeFile(path, serializeGuestConf(conf, 'lxc'));
+}
+
+export function lxcConfigTarget(g: LxcGuest): Target {
+  return {
+    id: targetId('lxc', g.vmid, 'config'),
+    guest: g.vmid,
+    kind: 'lxc',
+    name: 'config',
+    deps: [targetId('lxc', g.vmid, 'exists')],
+    stamp: 'none',
+    inputs: () => ({ ...lxcDeclared(g), lxc: declaredRawLxc(g), firewall: g.firewall, notes: g.description }),
+    scripts: () => [],
+    observe,
+    effect: (_ctx, obs) => {
+      if (obs.kind === 'missing') return 'create';
+      if (obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)) return 'restart';
+      return 'update';
+    },
+    describe: (ctx, obs) => {
+      if (obs.kind !== 'drift') return `pct set ${g.vmid} (declared configuration)`;
+      const parts = [];
+      const args = setArgs(ctx, obs.drifts);
+      if (args.length > 2) parts.push(showCommand('pct', args));
+      if (obs.drifts.some((d) => d.field === 'lxc')) parts.push(`write lxc.* lines of ${g.vmid}.conf`);
+      if (obs.drifts.some((d) => d.field === 'firewall')) parts.push(`write firewall/${g.vmid}.fw`);
+      if (obs.drifts.some((d) => d.field === 'description')) parts.push('update notes');
+      return parts.join('; ');
+    },
+    locks: () => [`guest:${g.vmid}`],
+    run,
+  };
+}

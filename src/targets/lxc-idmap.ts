@@ -1,0 +1,151 @@
+// LXC `idmap`: custom `lxc.idmap` lines (the declared ranges, gaps filled with the default
+// unprivileged range starting at host id 100000) and the matching delegations for root in the
+// host's /etc/subuid and /etc/subgid, which LXC's newuidmap enforces at start.
+import type { IdMapDecl, LxcGuest } from '../dsl/model.js';
+import { parseGuestConf, serializeGuestConf } from '../pve/format/index.js';
+import { confPath } from '../pve/host.js';
+import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import { targetId } from '../runner/types.js';
+import { must, nodeOf, reread } from './common.js';
+
+const BASE = 100000;
+const RANGE = 65536;
+
+/** Full map for one id type: the declared entries, the rest shifted by the default base. */
+export function fullIdmap(decls: IdMapDecl[], type: 'uid' | 'gid'): string[] {
+  const letter = type === 'uid' ? 'u' : 'g';
+  const mine = decls.filter((d) => d.type === type).sort((a, b) => a.containerId - b.containerId);
+  if (!mine.length) return [];
+  const lines: string[] = [];
+  let next = 0;
+  for (const d of mine) {
+    if (d.containerId > next) lines.push(`${letter} ${next} ${BASE + next} ${d.containerId - next}`);
+    lines.push(`${letter} ${d.containerId} ${d.hostId} ${d.size}`);
+    next = d.containerId + d.size;
+  }
+  if (next < RANGE) lines.push(`${letter} ${next} ${BASE + next} ${RANGE - next}`);
+  return lines;
+}
+
+export function declaredIdmap(g: LxcGuest): string[] {
+  return [...fullIdmap(g.idmap, 'uid'), ...fullIdmap(g.idmap, 'gid')];
+}
+
+/** Lines root needs in /etc/subuid (`uid`) or /etc/subgid (`gid`). */
+export function delegations(g: LxcGuest, type: 'uid' | 'gid'): string[] {
+  return g.idmap.filter((d) => d.type === type).map((d) => `root:${d.hostId}:${d.size}`);
+}
+
+function observe(ctx: TargetContext): Observation {
+  const g = ctx.guest as LxcGuest;
+  if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
+  const have = ctx.gs.current.lxc
+    .filter(([k]) => k === 'lxc.idmap')
+    .map(([, v]) => v.trim().replace(/\s+/g, ' '));
+  const want = declaredIdmap(g);
+  if (have.join('|') !== want.join('|')) {
+    return {
+      kind: 'drift',
+      drifts: [
+        {
+          field: 'lxc.idmap',
+          host: have.join('; ') || '(default)',
+          declared: want.join('; ') || '(default)',
+          needsRestart: ctx.gs.status === 'running',
+        },
+      ],
+    };
+  }
+  const missing = missingDelegations(ctx);
+  if (missing.length) {
+    return {
+      kind: 'drift',
+      drifts: [{ field: '/etc/subuid,/etc/subgid', host: 'missing', declared: missing.join(', ') }],
+    };
+  }
+  return { kind: 'ok' };
+}
+
+/** Delegations root lacks for this guest's map (LXC's newuidmap refuses the start without them). */
+function missingDelegations(ctx: TargetContext): string[] {
+  const files = ctx.state.subids;
+  if (!files) return [];
+  const g = ctx.guest as LxcGuest;
+  const have = (text: string) => new Set(text.split('\n').map((l) => l.trim()));
+  const uid = have(files.uid);
+  const gid = have(files.gid);
+  return [
+    ...delegations(g, 'uid')
+      .filter((l) => !uid.has(l))
+      .map((l) => `subuid ${l}`),
+    ...delegations(g, 'gid')
+      .filter((l) => !gid.has(l))
+      .map((l) => `subgid ${l}`),
+  ];
+}
+
+async function ensureLines(ctx: StepContext, file: string, lines: string[]): Promise<void> {
+  if (!lines.length) return;
+  const text = (await ctx.host.readFile(file)) ?? '';
+  const have = new Set(text.split('\n').map((l) => l.trim()));
+  const missing = lines.filter((l) => !have.has(l));
+  if (!missing.length) return;
+  ctx.log(`add ${missing.join(', ')} to ${file}`);
+  await ctx.host.writeFile(
+    file,
+    `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${missing.join('\n')}\n`,
+  );
+}
+
+async function run(ctx: StepContext) {
+  const g = ctx.guest as LxcGuest;
+  await ensureLines(ctx, '/etc/subuid', delegations(g, 'uid'));
+  await ensureLines(ctx, '/etc/subgid', delegations(g, 'gid'));
+  ctx.state.subids = {
+    uid: (await ctx.host.readFile('/etc/subuid')) ?? '',
+    gid: (await ctx.host.readFile('/etc/subgid')) ?? '',
+  };
+  const path = confPath(nodeOf(ctx), 'lxc', g.vmid);
+  const text = await ctx.host.readFile(path);
+  if (text !== undefined) {
+    const conf = parseGuestConf(text, 'lxc');
+    const others = conf.main.lxc.filter(([k]) => k !== 'lxc.idmap');
+    const before = conf.main.lxc
+      .filter(([k]) => k === 'lxc.idmap')
+      .map(([, v]) => v.trim().replace(/\s+/g, ' '));
+    const changed = before.join('|') !== declaredIdmap(g).join('|');
+    conf.main.lxc = [...others, ...declaredIdmap(g).map((l) => ['lxc.idmap', l] as [string, string])];
+    ctx.log(`write lxc.idmap lines to ${path}`);
+    await ctx.host.writeFile(path, serializeGuestConf(conf, 'lxc'));
+    // The map applies at the next start; Proxmox records no pending change for raw lines.
+    if (ctx.gs?.status === 'running' && changed) {
+      await must(ctx, 'pct', ['stop', String(g.vmid)]);
+      await must(ctx, 'pct', ['start', String(g.vmid)]);
+    }
+  }
+  await reread(ctx);
+  return { changed: true };
+}
+
+export function lxcIdmapTarget(g: LxcGuest): Target {
+  return {
+    id: targetId('lxc', g.vmid, 'idmap'),
+    guest: g.vmid,
+    kind: 'lxc',
+    name: 'idmap',
+    deps: [targetId('lxc', g.vmid, 'config')],
+    stamp: 'none',
+    inputs: () => ({ idmap: declaredIdmap(g), subuid: delegations(g, 'uid'), subgid: delegations(g, 'gid') }),
+    scripts: () => [],
+    observe,
+    effect: (_ctx, obs) =>
+      obs.kind === 'missing'
+        ? 'create'
+        : obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)
+          ? 'restart'
+          : 'update',
+    describe: () => `write lxc.idmap of ${g.vmid}.conf; delegate ids in /etc/subuid, /etc/subgid`,
+    locks: () => [`guest:${g.vmid}`, 'host:idfiles'],
+    run,
+  };
+}

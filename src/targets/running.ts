@@ -1,0 +1,73 @@
+// `running`: the guest is started and has no changes waiting for a restart. A template is never
+// left running: once converted, `running` holds trivially (its work is done).
+import type { Guest } from '../dsl/model.js';
+import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import { StepError, targetId } from '../runner/types.js';
+import { kindOf, must, reread, tool } from './common.js';
+
+function pendingKeys(ctx: TargetContext): string[] {
+  const p = ctx.gs?.conf.pending;
+  if (!p) return [];
+  return [...Object.keys(p.props), ...p.lxc.map(([k]) => k)];
+}
+
+function observe(ctx: TargetContext): Observation {
+  const gs = ctx.gs;
+  if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
+  if (gs.template) return { kind: 'ok' };
+  if (gs.status !== 'running')
+    return { kind: 'missing', detail: `${gs.status === 'unknown' ? 'status unknown' : 'stopped'}` };
+  const pending = pendingKeys(ctx);
+  if (pending.length) {
+    return {
+      kind: 'drift',
+      drifts: [
+        { field: 'pending changes', host: pending.join(','), declared: 'applied', needsRestart: true },
+      ],
+    };
+  }
+  return { kind: 'ok' };
+}
+
+async function run(ctx: StepContext) {
+  const g = ctx.guest;
+  const obs = observe(ctx);
+  const t = tool(g);
+  const id = String(g.vmid);
+  if (obs.kind === 'ok') return { changed: false, status: 'running' as const };
+  if (obs.kind === 'drift') await must(ctx, t, ['stop', id]);
+  await must(ctx, t, ['start', id]);
+  const st = await ctx.host.read(t, ['status', id]);
+  if (!/status:\s*running/.test(st.stdout)) {
+    throw new StepError(
+      `${t} start ${id} returned, but ${t} status says: ${st.stdout.trim() || st.stderr.trim()}`,
+    );
+  }
+  await reread(ctx, 'running');
+  return { changed: true, status: 'running' as const };
+}
+
+export function runningTarget(g: Guest, after: string): Target {
+  // `after` is the id of the target the guest must reach before it is started.
+  const kind = kindOf(g);
+  return {
+    id: targetId(kind, g.vmid, 'running'),
+    guest: g.vmid,
+    kind,
+    name: 'running',
+    deps: [after],
+    stamp: 'none',
+    inputs: () => ({ running: true }),
+    scripts: () => [],
+    observe,
+    effect: (_ctx, obs) => (obs.kind === 'drift' ? 'restart' : 'update'),
+    describe: (_ctx, obs) =>
+      obs.kind === 'ok'
+        ? `${tool(g)} status ${g.vmid} (running already: nothing to do)`
+        : obs.kind === 'drift'
+          ? `${tool(g)} stop ${g.vmid}; ${tool(g)} start ${g.vmid}`
+          : `${tool(g)} start ${g.vmid}`,
+    locks: () => [`guest:${g.vmid}`],
+    run,
+  };
+}

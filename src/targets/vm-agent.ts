@@ -1,0 +1,50 @@
+// VM `agent`: the QEMU guest agent answers (provisioning runs through it). It comes up some
+// time after boot, so the step polls `qm guest cmd <id> ping` until it answers.
+import type { VmGuest } from '../dsl/model.js';
+import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import { StepError, targetId } from '../runner/types.js';
+
+function observe(ctx: TargetContext): Observation {
+  if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
+  if (ctx.gs.template) return { kind: 'ok' };
+  // Without a ping per guest (a round trip each) the agent is assumed up on a running VM.
+  return ctx.gs.status === 'running' ? { kind: 'ok' } : { kind: 'missing', detail: 'VM is not running' };
+}
+
+async function run(ctx: StepContext) {
+  const id = String(ctx.guest.vmid);
+  const waitS = Number(process.env.PHOENIX_AGENT_WAIT_S ?? 180);
+  const deadline = Date.now() + waitS * 1000;
+  let last = '';
+  for (;;) {
+    const r = await ctx.host.read('qm', ['guest', 'cmd', id, 'ping']);
+    if (r.exitCode === 0) return { changed: true };
+    last = r.stderr.trim();
+    ctx.log(`waiting for the guest agent: ${last}`);
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  throw new StepError(
+    `guest agent of VM ${id} did not answer within ${waitS}s: ${last}`,
+    `qm guest cmd ${id} ping`,
+    last,
+  );
+}
+
+export function vmAgentTarget(g: VmGuest): Target {
+  return {
+    id: targetId('vm', g.vmid, 'agent'),
+    guest: g.vmid,
+    kind: 'vm',
+    name: 'agent',
+    deps: [targetId('vm', g.vmid, 'running')],
+    stamp: 'none',
+    inputs: () => ({ agent: true }),
+    scripts: () => [],
+    observe,
+    effect: () => 'update',
+    describe: () => `qm guest cmd ${g.vmid} ping (until it answers)`,
+    locks: () => [`guest:${g.vmid}`],
+    run,
+  };
+}

@@ -1,0 +1,195 @@
+// VM `config`: cores, memory, name, network, boot order, agent flag, cloud-init user and
+// ipconfig, DNS, tags, notes and firewall. The cloud-init password is stored hashed by Proxmox,
+// so it cannot be observed: it is an input only (a change shows as "inputs changed").
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { VmGuest } from '../dsl/model.js';
+import { parseQemuNet, serializeFirewall } from '../pve/format/index.js';
+import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import { targetId } from '../runner/types.js';
+import { must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+import { declaredFirewall, firewallDrift, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
+
+export function vmNetString(g: VmGuest): string {
+  return g.mac ? `virtio=${g.mac},bridge=${g.bridge}` : `virtio,bridge=${g.bridge}`;
+}
+
+export function ipconfigString(g: VmGuest): string {
+  const ci = g.cloudInit;
+  return ci.gw ? `ip=${ci.ip},gw=${ci.gw}` : `ip=${ci.ip}`;
+}
+
+export function vmDeclared(g: VmGuest): Record<string, string | undefined> {
+  return {
+    name: g.name,
+    cores: String(g.cores),
+    memory: String(g.memoryMb),
+    onboot: g.boot.onboot ? '1' : '0',
+    startup: startupString(g.boot) ?? '',
+    agent: g.agent ? '1' : '0',
+    net0: vmNetString(g),
+    ciuser: g.cloudInit.user,
+    ipconfig0: ipconfigString(g),
+    nameserver: g.cloudInit.nameserver,
+    searchdomain: g.cloudInit.searchdomain,
+    tags: g.tags?.length ? g.tags.join(';') : undefined,
+  };
+}
+
+// qemu-server keeps these pending on a running VM until the next start.
+const RESTART_KEYS = new Set([
+  'cores',
+  'memory',
+  'agent',
+  'ciuser',
+  'ipconfig0',
+  'nameserver',
+  'searchdomain',
+]);
+
+function compare(key: string, host: string | undefined, want: string): boolean {
+  if (want === '') return host !== undefined && host !== '';
+  if (key === 'onboot') return (host ?? '0') !== want;
+  if (key === 'agent') {
+    const h = host === undefined ? '0' : /(^|,)(enabled=)?1(,|$)/.test(host) ? '1' : '0';
+    return h !== want;
+  }
+  if (key === 'net0') {
+    const h = host ? parseQemuNet(host) : undefined;
+    const g = parseQemuNet(want);
+    if (!h || !g) return true;
+    if (h.rest.bridge !== g.rest.bridge || h.model !== g.model) return true;
+    return g.macaddr !== undefined && g.macaddr.toLowerCase() !== (h.macaddr ?? '').toLowerCase();
+  }
+  if (key === 'tags')
+    return (
+      (host ?? '')
+        .split(/[;, ]+/)
+        .filter(Boolean)
+        .sort()
+        .join(';') !== want.split(';').sort().join(';')
+    );
+  if (key === 'ipconfig0' || key === 'startup')
+    return host === undefined || propsDiffer(host, want) || propsDiffer(want, host);
+  return host !== want;
+}
+
+function observe(ctx: TargetContext): Observation {
+  const g = ctx.guest as VmGuest;
+  const gs = ctx.gs;
+  if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
+  const drifts: Drift[] = valueDrifts(
+    gs.current.props,
+    vmDeclared(g),
+    compare,
+    RESTART_KEYS,
+    gs.status === 'running',
+  );
+  const keys = sshKeysDrift(g, gs.current.props.sshkeys);
+  if (keys) drifts.push(keys);
+  const notes = notesDrift(ctx);
+  if (notes) drifts.push(notes);
+  const fw = firewallDrift(ctx, g.firewall);
+  if (fw) drifts.push(fw);
+  return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
+}
+
+function setArgs(ctx: TargetContext, obs: Observation): string[] {
+  const g = ctx.guest as VmGuest;
+  const declared = vmDeclared(g);
+  // Stale without visible drift (forced, or an unobservable input such as the password
+  // changed): apply everything.
+  const fields =
+    obs.kind === 'drift'
+      ? obs.drifts.map((d) => d.field)
+      : Object.keys(declared).filter((k) => declared[k] !== undefined);
+  const set: string[] = [];
+  const del: string[] = [];
+  for (const f of fields) {
+    if (f === 'firewall' || f === 'description' || f === 'sshkeys') continue;
+    const want = declared[f];
+    if (want === undefined) continue;
+    if (want === '') del.push(f);
+    else set.push(`--${f}`, want);
+  }
+  if (obs.kind !== 'drift' && g.cloudInit.password) set.push('--cipassword', g.cloudInit.password);
+  const args = ['set', String(g.vmid), ...set];
+  if (del.length) args.push('--delete', del.join(','));
+  return args;
+}
+
+/** Proxmox stores the keys URI-encoded; compared as trimmed lines. */
+function sshKeysDrift(g: VmGuest, host: string | undefined): Drift | undefined {
+  if (!g.cloudInit.sshKeys?.length) return undefined;
+  let have = '';
+  try {
+    have = decodeURIComponent(host ?? '');
+  } catch {
+    have = host ?? '';
+  }
+  const norm = (t: string) =>
+    t
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join('\n');
+  const want = norm(g.cloudInit.sshKeys.join('\n'));
+  if (norm(have) === want) return undefined;
+  const count = (t: string) => `${t ? t.split('\n').length : 0} keys`;
+  return { field: 'sshkeys', host: count(norm(have)), declared: count(want) };
+}
+
+async function run(ctx: StepContext) {
+  const g = ctx.guest as VmGuest;
+  const obs = observe(ctx);
+  const args = setArgs(ctx, obs);
+  const keysDrift = obs.kind !== 'drift' || obs.drifts.some((d) => d.field === 'sshkeys');
+  if (keysDrift && g.cloudInit.sshKeys?.length) {
+    // `qm set --sshkeys` takes a file (the CLI reads it on the host): stage one there.
+    const local = path.join(mkdtempSync(path.join(tmpdir(), 'phoenix-')), `sshkeys-${g.vmid}.pub`);
+    writeFileSync(local, `${g.cloudInit.sshKeys.join('\n')}\n`);
+    args.push('--sshkeys', await ctx.host.stage(local));
+  }
+  if (obs.kind === 'drift' && obs.drifts.some((d) => d.field === 'description')) {
+    args.push('--description', notesWithStamps(ctx));
+  }
+  if (args.length > 2) await must(ctx, 'qm', args);
+  if (obs.kind === 'drift' && obs.drifts.some((d) => d.field === 'firewall') && g.firewall) {
+    await ctx.host.writeFile(
+      `/etc/pve/firewall/${g.vmid}.fw`,
+      serializeFirewall(declaredFirewall(g.firewall)),
+    );
+  }
+  await reread(ctx);
+  return { changed: obs.kind === 'drift' };
+}
+
+export function vmConfigTarget(g: VmGuest): Target {
+  return {
+    id: targetId('vm', g.vmid, 'config'),
+    guest: g.vmid,
+    kind: 'vm',
+    name: 'config',
+    deps: [targetId('vm', g.vmid, 'exists')],
+    stamp: 'optional',
+    // The password is hashed into the fingerprint, never shown.
+    inputs: () => ({
+      ...vmDeclared(g),
+      password: g.cloudInit.password,
+      sshKeys: g.cloudInit.sshKeys,
+      firewall: g.firewall,
+      notes: g.description,
+    }),
+    scripts: () => [],
+    observe,
+    effect: (_ctx, obs) => {
+      if (obs.kind === 'missing') return 'create';
+      if (obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)) return 'restart';
+      return 'update';
+    },
+    describe: (ctx, obs) => showCommand('qm', setArgs(ctx, obs)),
+    locks: () => [`guest:${g.vmid}`],
+    run,
+  };
+}

@@ -1,0 +1,82 @@
+// Runs the real CLI against a fresh simulator state folder, from a temp copy of a fixture.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin', 'phoenix.js');
+
+export interface Project {
+  dir: string;
+  simRoot: string;
+  run(args: string[], env?: Record<string, string>): { status: number; stdout: string; stderr: string };
+  /** Events of a `--json` build. */
+  events(
+    args: string[],
+    env?: Record<string, string>,
+  ): { status: number; events: Array<Record<string, unknown>>; stderr: string };
+  calls(): Array<{ cmd: string; args: string[]; exit: number }>;
+  simCmd(cmd: string, args: string[]): { status: number; stdout: string; stderr: string };
+}
+
+export function project(fixture: string): Project {
+  const dir = mkdtempSync(path.join(tmpdir(), `phoenix-${fixture}-`));
+  cpSync(path.join(ROOT, 'test', 'fixtures', 'engine', fixture), dir, { recursive: true });
+  const simRoot = path.join(dir, '.phoenix', 'sim');
+  const baseEnv = {
+    ...process.env,
+    PHOENIX_SIM_ROOT: simRoot,
+    PHOENIX_SIM_SPEED: '0',
+    PHOENIX_RETRY_BASE_MS: '10',
+  };
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: { ...baseEnv, ...env },
+      encoding: 'utf8',
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  const simBin = process.env.PHOENIX_SIM_BIN ?? path.join(ROOT, 'bin', 'sim');
+  return {
+    dir,
+    simRoot,
+    run,
+    events(args, env) {
+      const r = run([...args, '--json'], env);
+      const events = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      return { status: r.status, events, stderr: r.stderr };
+    },
+    calls() {
+      let text = '';
+      try {
+        text = readFileSync(path.join(simRoot, 'calls.jsonl'), 'utf8');
+      } catch {
+        return [];
+      }
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { cmd: string; args: string[]; exit: number });
+    },
+    simCmd(cmd, args) {
+      const r = spawnSync(process.execPath, [path.join(simBin, cmd), ...args], {
+        cwd: dir,
+        env: baseEnv,
+        encoding: 'utf8',
+      });
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+}
+
+/** A call that cannot change the host. */
+export function isRead(c: { cmd: string; args: string[] }): boolean {
+  if (c.cmd === 'pvesh') return c.args[0] === 'get';
+  if (c.cmd === 'pvesm') return c.args[0] === 'status' || c.args[0] === 'list';
+  return ['status', 'config', 'list', 'listsnapshot', 'pending'].includes(c.args[0] ?? '');
+}
