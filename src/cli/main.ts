@@ -3,9 +3,12 @@
 import { Command } from 'commander';
 import { registerBuild } from './commands/build.js';
 import { registerCheck } from './commands/check.js';
+import { registerCheckHealth } from './commands/check-health.js';
+import { registerDestroy } from './commands/destroy.js';
 import { registerExplain } from './commands/explain.js';
 import { registerGraph } from './commands/graph.js';
 import { registerImport } from './commands/import.js';
+import { registerPower } from './commands/power.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
 
@@ -33,6 +36,9 @@ for (const register of [
   registerStatus,
   registerImport,
   registerSim,
+  registerDestroy,
+  registerPower,
+  registerCheckHealth,
 ]) {
   register(program);
 }

@@ -56,10 +56,38 @@ export function targetMermaid(guests: GuestNodeInfo[], targets: TargetNodeInfo[]
       lines.push(`    ${tid(t.id)}["${esc(t.name)}"]`);
     lines.push('  end');
   }
-  for (const t of targets) for (const d of t.deps) lines.push(`  ${tid(d)} --> ${tid(t.id)}`);
+  for (const [d, t] of reducedEdges(targets)) lines.push(`  ${tid(d)} --> ${tid(t)}`);
   if (styled) {
     lines.push(...STYLES.map((s) => `  ${s}`));
     for (const t of targets) lines.push(`  class ${tid(t.id)} ${t.stale ? 'stale' : 'fresh'}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Edges without the ones another path already implies (transitive reduction), so a template's
+ * "needs everything before it" does not drown the picture.
+ */
+export function reducedEdges(targets: TargetNodeInfo[]): Array<[string, string]> {
+  const deps = new Map(targets.map((t) => [t.id, t.deps]));
+  const reach = new Map<string, Set<string>>();
+  const ancestors = (id: string): Set<string> => {
+    let set = reach.get(id);
+    if (set) return set;
+    set = new Set();
+    reach.set(id, set);
+    for (const d of deps.get(id) ?? []) {
+      set.add(d);
+      for (const a of ancestors(d)) set.add(a);
+    }
+    return set;
+  };
+  const out: Array<[string, string]> = [];
+  for (const t of targets) {
+    for (const d of t.deps) {
+      const implied = t.deps.some((other) => other !== d && ancestors(other).has(d));
+      if (!implied) out.push([d, t.id]);
+    }
+  }
+  return out;
 }

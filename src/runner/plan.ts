@@ -123,6 +123,15 @@ export function plan(req: PlanRequest): Map<string, Verdict> {
   for (const id of req.order) {
     const target = req.targets.get(id)!;
     const v = judge(req, target, predicted);
+    const creating = renewed.has(target.guest) && !replaced.has(target.guest);
+    const guest = req.config.guests.get(target.guest)!;
+    if (creating && guest.cloneFrom === undefined && v.stale && target.coveredByCreate) {
+      const ctx = contextFor(req.config, req.state, guest, predicted);
+      if (v.reasons.every((r) => r.kind === 'missing') && target.coveredByCreate(ctx)) {
+        v.stale = false;
+        v.reasons = [];
+      }
+    }
     if (v.stale && target.stamp !== 'none') {
       predicted.set(target.guest, { ...(predicted.get(target.guest) ?? {}), [target.name]: v.fingerprint });
     }

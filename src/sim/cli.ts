@@ -9,7 +9,8 @@ import { Ctx } from './context.js';
 import { simEnv } from './env.js';
 import { ParamError, PveDie, SimCrash, UsageError } from './errors.js';
 import { parseFaults } from './faults.js';
-import { chownMain, zfsMain } from './hosttools.js';
+import { chownMain, mkdirMain, statMain } from './hostfs.js';
+import { zfsMain } from './hosttools.js';
 import { initSimHost, isInitialized } from './init.js';
 import { type Out, processOut } from './io.js';
 import { simulate } from './latency.js';
@@ -131,6 +132,14 @@ const PVESM: Record<string, CmdDef> = {
 
 const TABLES: Record<string, Record<string, CmdDef>> = { pct: PCT, qm: QM, pvesm: PVESM };
 
+/** The host's own tools (not Proxmox's): no Perl start-up, GNU/OpenZFS conventions. */
+const HOST_TOOLS: Record<string, (ctx: Ctx, argv: string[]) => void> = {
+  zfs: zfsMain,
+  chown: chownMain,
+  mkdir: mkdirMain,
+  stat: statMain,
+};
+
 /** pvesh's formatter options (PVE::CLIFormatter standard options). */
 const FORMAT_PROPS: Props = {
   'output-format': { type: 'string', enum: ['text', 'json', 'json-pretty', 'yaml'], optional: 1 },
@@ -157,8 +166,9 @@ function usageShort(io: Out, cmd: string, msg: string): void {
 
 function run(ctx: Ctx, cmd: string, argv: string[]): void {
   const io = ctx.io;
-  if (cmd === 'zfs' || cmd === 'chown') {
-    (cmd === 'zfs' ? zfsMain : chownMain)(ctx, argv);
+  const tool = HOST_TOOLS[cmd];
+  if (tool) {
+    tool(ctx, argv);
     return;
   }
   if (cmd === 'pvesh') {
@@ -264,7 +274,7 @@ export function main(cmd: string, argv: string[], io: Out = processOut): number 
     }
   };
   ctx.onCrash = () => log(null, 'SIGKILL');
-  if (cmd !== 'zfs' && cmd !== 'chown') simulate('processStart', env.speed);
+  if (!HOST_TOOLS[cmd]) simulate('processStart', env.speed);
   try {
     run(ctx, cmd, argv);
   } catch (e) {

@@ -1,7 +1,6 @@
-// Fake host tools for the simulated host: `zfs` (datasets under the zfspool storages) and
-// `chown` (records owners in sim/owners.json, since the simulator does not run as root).
-// Paths and dataset mountpoints are host paths; their folders live inside the state folder.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// Fake `zfs` for the simulated host: datasets under the zfspool storages. Dataset mountpoints
+// are host paths; their folders live inside the state folder. (chown, mkdir, stat: hostfs.ts.)
+import { mkdirSync, rmSync } from 'node:fs';
 import { storageProp } from '../pve/format/index.js';
 import type { Ctx } from './context.js';
 import { readJson, writeJson } from './io.js';
@@ -221,38 +220,4 @@ export function zfsMain(ctx: Ctx, argv: string[]): void {
       return;
     }
   }
-}
-
-/** `chown [-R] OWNER[:GROUP] PATH...`: records numeric or named owners per host path. */
-export function chownMain(ctx: Ctx, argv: string[]): void {
-  const args = argv.filter((a) => !/^-[RhvcfH]+$/.test(a) && a !== '--');
-  const recursive = argv.some((a) => /^-[a-zA-Z]*R/.test(a));
-  const [spec, ...paths] = args;
-  if (!spec || paths.length === 0) {
-    ctx.io.err(`chown: missing operand\nTry 'chown --help' for more information.\n`);
-    ctx.exit = 1;
-    return;
-  }
-  const [user, group] = spec.split(':');
-  const toHost = (p: string): string =>
-    p.startsWith(ctx.host.root) ? p.slice(ctx.host.root.length) || '/' : p;
-  for (const p of paths) {
-    if (!existsSync(ctx.host.hostPath(toHost(p)))) {
-      ctx.io.err(`chown: cannot access '${p}': No such file or directory\n`);
-      ctx.exit = 1;
-      return;
-    }
-  }
-  const path = ctx.host.simPath('owners.json');
-  withStateLock(ctx.io, path, () => {
-    const owners = readJson<Record<string, { user: string; group?: string; recursive?: boolean }>>(path, {});
-    for (const p of paths) {
-      const hostPath = toHost(p);
-      const rec: { user: string; group?: string; recursive?: boolean } = { user: user ?? '' };
-      if (group !== undefined) rec.group = group;
-      if (recursive) rec.recursive = true;
-      owners[hostPath] = rec;
-    }
-    writeJson(path, owners);
-  });
 }

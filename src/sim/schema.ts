@@ -16,6 +16,7 @@ export interface Prop {
   default?: unknown;
   default_key?: number;
   alias?: string;
+  keyAlias?: string;
   indexCount?: number;
 }
 
@@ -174,11 +175,8 @@ const NAMED_PROPSTRING: Record<string, Record<string, Prop>> = {
 
 function checkPropertyString(format: Record<string, Prop>, value: string, path: string): void {
   const defaultKey = Object.entries(format).find(([, p]) => p.default_key)?.[0];
-  const parsed = parsePropertyString(value, defaultKey);
+  const parsed = parsePropertyString(value, defaultKey, format);
   if (!parsed.ok) throw new Error(parsed.error);
-  for (const k of Object.keys(parsed.value)) {
-    if (!format[k]) throw new Error(`invalid key in comma-separated list property: ${k}`);
-  }
   const errors: Record<string, string> = {};
   for (const [k, p] of Object.entries(format)) {
     if (p.alias) continue;

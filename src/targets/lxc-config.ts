@@ -63,6 +63,16 @@ export function lxcDeclared(g: LxcGuest): Record<string, string | undefined> {
   return out;
 }
 
+/**
+ * A `netN` value for `pct set`: without a declared MAC, Proxmox would generate a new one and
+ * break DHCP reservations, so the guest's current MAC is kept.
+ */
+export function keepHwaddr(value: string, host: string | undefined): string {
+  if (/(^|,)hwaddr=/.test(value) || !host) return value;
+  const mac = /(?:^|,)hwaddr=([^,]+)/.exec(host)?.[1];
+  return mac ? `${value},hwaddr=${mac}` : value;
+}
+
 /** Options for `pct create` (the same values `config` manages, so a new CT needs no `pct set`). */
 export function lxcCreateOptions(g: LxcGuest): string[] {
   const args: string[] = [];
@@ -202,6 +212,7 @@ function setArgs(ctx: TargetContext, drifts: Drift[]): string[] {
     if (d.field === 'lxc' || d.field === 'firewall' || d.field === 'description') continue;
     const want = d.declared ?? '';
     if (want === '' || declared[d.field] === '') del.push(d.field);
+    else if (d.field.startsWith('net')) set.push(`--${d.field}`, keepHwaddr(want, d.host));
     else set.push(`--${d.field}`, want);
   }
   const args = ['set', String(g.vmid), ...set];
@@ -214,7 +225,11 @@ async function run(ctx: StepContext) {
   const g = ctx.guest as LxcGuest;
   if (obs.kind !== 'drift') {
     // Forced, or inputs changed that the host does not show: apply the declared values again.
-    const args = ['set', String(g.vmid), ...lxcCreateOptions(g)];
+    const host = ctx.gs?.current.props ?? {};
+    const opts = lxcCreateOptions(g).map((v, i, all) =>
+      /^--net\d+$/.test(all[i - 1] ?? '') ? keepHwaddr(v, host[(all[i - 1] ?? '').slice(2)]) : v,
+    );
+    const args = ['set', String(g.vmid), ...opts];
     await must(ctx, 'pct', args);
     return { changed: false };
   }
@@ -281,6 +296,8 @@ export function lxcConfigTarget(g: LxcGuest): Target {
       if (obs.drifts.some((d) => d.field === 'description')) parts.push('update notes');
       return parts.join('; ');
     },
+    // `pct create` gets every schema value; raw lines and the firewall file come after.
+    coveredByCreate: () => declaredRawLxc(g).length === 0 && !g.firewall,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

@@ -103,6 +103,8 @@ export function lxcStorageTarget(g: LxcGuest): Target {
       commands(ctx, obs)
         .map(([c, a]) => showCommand(c, a))
         .join('; ') || `pct resize/set ${g.vmid} as needed (root disk, mount points)`,
+    // `pct create --rootfs storage:size` makes the root disk; mount points come after.
+    coveredByCreate: () => g.mounts.length === 0 && g.zfsVolumes.length === 0,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

@@ -6,6 +6,7 @@ import type { Target } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
 import { kindOf } from './common.js';
 import { existsTarget } from './exists.js';
+import { healthTarget } from './health.js';
 import { lxcConfigTarget } from './lxc-config.js';
 import { lxcIdmapTarget } from './lxc-idmap.js';
 import { lxcStorageTarget } from './lxc-storage.js';
@@ -88,6 +89,9 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
       ),
     );
   }
+  // Lifecycle (issue 6): the declared health check gates the guest's dependents.
+  const health = healthTarget(g, finals(out));
+  if (health) out.push(health);
   return out;
 }
 

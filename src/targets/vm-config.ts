@@ -1,11 +1,11 @@
 // VM `config`: cores, memory, name, network, boot order, agent flag, cloud-init user and
 // ipconfig, DNS, tags, notes and firewall. The cloud-init password is stored hashed by Proxmox,
 // so it cannot be observed: it is an input only (a change shows as "inputs changed").
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { VmGuest } from '../dsl/model.js';
-import { parseQemuNet, serializeFirewall } from '../pve/format/index.js';
+import { parseQemuNet, printQemuNet, serializeFirewall } from '../pve/format/index.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
 import { must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
@@ -13,6 +13,14 @@ import { declaredFirewall, firewallDrift, notesDrift, notesWithStamps, startupSt
 
 export function vmNetString(g: VmGuest): string {
   return g.mac ? `virtio=${g.mac},bridge=${g.bridge}` : `virtio,bridge=${g.bridge}`;
+}
+
+/** Without a declared MAC, keep the VM's current one (a new MAC breaks DHCP reservations). */
+export function keepMac(value: string, host: string | undefined): string {
+  const want = parseQemuNet(value);
+  const have = host ? parseQemuNet(host) : undefined;
+  if (!want || want.macaddr || !have?.macaddr) return value;
+  return printQemuNet({ ...want, macaddr: have.macaddr });
 }
 
 export function ipconfigString(g: VmGuest): string {
@@ -95,7 +103,7 @@ function observe(ctx: TargetContext): Observation {
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
-function setArgs(ctx: TargetContext, obs: Observation): string[] {
+function setArgs(ctx: TargetContext, obs: Observation, applyPassword: boolean): string[] {
   const g = ctx.guest as VmGuest;
   const declared = vmDeclared(g);
   // Stale without visible drift (forced, or an unobservable input such as the password
@@ -110,10 +118,11 @@ function setArgs(ctx: TargetContext, obs: Observation): string[] {
     if (f === 'firewall' || f === 'description' || f === 'sshkeys') continue;
     const want = declared[f];
     if (want === undefined) continue;
-    if (want === '') del.push(f);
-    else set.push(`--${f}`, want);
+    if (want !== '') set.push(`--${f}`, f === 'net0' ? keepMac(want, ctx.gs?.current.props.net0) : want);
+    else if (ctx.gs?.current.props[f] !== undefined) del.push(f);
   }
-  if (obs.kind !== 'drift' && g.cloudInit.password) set.push('--cipassword', g.cloudInit.password);
+  // The password is stored hashed: it is (re)applied whenever the stamp does not vouch for it.
+  if (applyPassword && g.cloudInit.password) set.push('--cipassword', g.cloudInit.password);
   const args = ['set', String(g.vmid), ...set];
   if (del.length) args.push('--delete', del.join(','));
   return args;
@@ -143,18 +152,24 @@ function sshKeysDrift(g: VmGuest, host: string | undefined): Drift | undefined {
 async function run(ctx: StepContext) {
   const g = ctx.guest as VmGuest;
   const obs = observe(ctx);
-  const args = setArgs(ctx, obs);
+  const args = setArgs(ctx, obs, ctx.stamps.targets.config !== ctx.fingerprint);
+  let tmp: string | undefined;
   const keysDrift = obs.kind !== 'drift' || obs.drifts.some((d) => d.field === 'sshkeys');
   if (keysDrift && g.cloudInit.sshKeys?.length) {
     // `qm set --sshkeys` takes a file (the CLI reads it on the host): stage one there.
-    const local = path.join(mkdtempSync(path.join(tmpdir(), 'phoenix-')), `sshkeys-${g.vmid}.pub`);
+    tmp = mkdtempSync(path.join(tmpdir(), 'phoenix-'));
+    const local = path.join(tmp, `sshkeys-${g.vmid}.pub`);
     writeFileSync(local, `${g.cloudInit.sshKeys.join('\n')}\n`);
     args.push('--sshkeys', await ctx.host.stage(local));
   }
   if (obs.kind === 'drift' && obs.drifts.some((d) => d.field === 'description')) {
     args.push('--description', notesWithStamps(ctx));
   }
-  if (args.length > 2) await must(ctx, 'qm', args);
+  try {
+    if (args.length > 2) await must(ctx, 'qm', args);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
   if (obs.kind === 'drift' && obs.drifts.some((d) => d.field === 'firewall') && g.firewall) {
     await ctx.host.writeFile(
       `/etc/pve/firewall/${g.vmid}.fw`,
@@ -172,7 +187,8 @@ export function vmConfigTarget(g: VmGuest): Target {
     kind: 'vm',
     name: 'config',
     deps: [targetId('vm', g.vmid, 'exists')],
-    stamp: 'optional',
+    // A password cannot be read back (stored hashed): only a stamp can vouch it was applied.
+    stamp: g.cloudInit.password ? 'required' : 'optional',
     // The password is hashed into the fingerprint, never shown.
     inputs: () => ({
       ...vmDeclared(g),
@@ -188,7 +204,8 @@ export function vmConfigTarget(g: VmGuest): Target {
       if (obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)) return 'restart';
       return 'update';
     },
-    describe: (ctx, obs) => showCommand('qm', setArgs(ctx, obs)),
+    describe: (ctx, obs) =>
+      showCommand('qm', setArgs(ctx, obs, obs.kind !== 'drift' || ctx.stamps.targets.config === undefined)),
     locks: () => [`guest:${g.vmid}`],
     run,
   };

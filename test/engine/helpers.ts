@@ -1,6 +1,6 @@
 // Runs the real CLI against a fresh simulator state folder, from a temp copy of a fixture.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -20,8 +20,22 @@ export interface Project {
   simCmd(cmd: string, args: string[]): { status: number; stdout: string; stderr: string };
 }
 
+const made: string[] = [];
+// Temp projects go when the test process ends (PHOENIX_KEEP_TMP=1 keeps them for a post-mortem).
+process.on('exit', () => {
+  if (process.env.PHOENIX_KEEP_TMP) return;
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temp folder removed when the test process ends. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 export function project(fixture: string): Project {
-  const dir = mkdtempSync(path.join(tmpdir(), `phoenix-${fixture}-`));
+  const dir = tempDir(`phoenix-${fixture}-`);
   cpSync(path.join(ROOT, 'test', 'fixtures', 'engine', fixture), dir, { recursive: true });
   const simRoot = path.join(dir, '.phoenix', 'sim');
   const baseEnv = {

@@ -1,12 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILD_LOCK, Host } from '../../src/pve/host.js';
 import { LocalRunner } from '../../src/pve/runner.js';
+import { tempDir } from './helpers.js';
 
 function host() {
-  const root = mkdtempSync(path.join(tmpdir(), 'phoenix-lock-'));
+  const root = tempDir('phoenix-lock-');
   return { root, host: new Host(new LocalRunner('test', root)), file: path.join(root, BUILD_LOCK) };
 }
 

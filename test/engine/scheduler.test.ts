@@ -1,7 +1,3 @@
-// The scheduler with a fake step executor: targets whose steps only record what ran. Everything
-// else (judging, locks, policy, retries) is the real code.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Config, Guest } from '../../src/dsl/model.js';
@@ -13,6 +9,7 @@ import { History } from '../../src/runner/history.js';
 import { ScriptHasher } from '../../src/runner/plan.js';
 import { execute, type FailurePolicy } from '../../src/runner/scheduler.js';
 import { StepError, type Target } from '../../src/runner/types.js';
+import { tempDir } from './helpers.js';
 
 process.env.PHOENIX_RETRY_BASE_MS = '1';
 
@@ -71,7 +68,7 @@ function fake(spec: Array<[string, number, string[]]>, failing: Record<string, n
 }
 
 async function run(f: Fake, policy: FailurePolicy = 'no-new', jobs = 4) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'phoenix-sched-'));
+  const dir = tempDir('phoenix-sched-');
   const events: BuildEvent[] = [];
   const config = fakeConfig([...new Set(f.targets.map((t) => t.guest))]);
   const order = f.targets.map((t) => t.id);

@@ -1,16 +1,16 @@
 // The SSH runner's quoting through a real POSIX shell: a stand-in `ssh` on PATH runs the remote
 // command line with `sh -c`, as sshd does with the login shell.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshRunner } from '../../src/pve/runner.js';
+import { tempDir } from './helpers.js';
 
 describe('SshRunner', () => {
   const oldPath = process.env.PATH;
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'phoenix-ssh-'));
+    dir = tempDir('phoenix-ssh-');
     // ssh -o BatchMode=yes <dest> -- <command line>
     writeFileSync(path.join(dir, 'ssh'), '#!/bin/sh\nshift 3\n[ "$1" = -- ] && shift\nexec sh -c "$1"\n');
     chmodSync(path.join(dir, 'ssh'), 0o755);

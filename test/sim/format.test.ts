@@ -116,6 +116,36 @@ describe('values', () => {
     const net = parseQemuNet('virtio=BC:24:11:00:00:01,firewall=1,bridge=vmbr0');
     expect(net && printQemuNet(net)).toBe('virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1');
   });
+
+  it('resolves key aliases like parse_property_string (qemu netN: <model>=<mac>)', () => {
+    const fmt = {
+      model: {},
+      macaddr: {},
+      bridge: {},
+      virtio: { alias: 'macaddr', keyAlias: 'model' },
+      e1000: { alias: 'macaddr', keyAlias: 'model' },
+    };
+    expect(parsePropertyString('virtio=02:00:00:00:07:01,bridge=vmbr0', 'model', fmt)).toEqual({
+      ok: true,
+      value: { model: 'virtio', macaddr: '02:00:00:00:07:01', bridge: 'vmbr0' },
+    });
+    expect(parsePropertyString('e1000,macaddr=02:00:00:00:07:01', 'model', fmt)).toEqual({
+      ok: true,
+      value: { model: 'e1000', macaddr: '02:00:00:00:07:01' },
+    });
+    expect(parsePropertyString('model=virtio,virtio=02:00:00:00:07:01', 'model', fmt)).toEqual({
+      ok: false,
+      error: "key alias 'model' is already defined",
+    });
+    expect(parsePropertyString('virtio=02:00:00:00:07:01,model=e1000', 'model', fmt)).toEqual({
+      ok: false,
+      error: 'duplicate key in comma-separated list property: model',
+    });
+    expect(parsePropertyString('foo=1,bridge=a,bridge=b', 'model', fmt)).toEqual({
+      ok: false,
+      error: 'invalid key in comma-separated list property: foo',
+    });
+  });
 });
 
 describe('host files', () => {

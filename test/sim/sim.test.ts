@@ -65,6 +65,54 @@ describe('argument validation (official schema)', () => {
   });
 });
 
+describe('qemu netN forms (qemu-server $net_fmt: model is the default key, <model>=<mac> an alias)', () => {
+  it('accepts <model>=<mac>, model=/macaddr= and a bare model, and writes <model>=<mac>', () => {
+    const sim = makeSim();
+    expect(sim.run('qm', ['create', '100', '--name', 'a', '--net0', 'virtio,bridge=vmbr0']).code).toBe(0);
+    const forms: Array<[string, string]> = [
+      ['virtio=02:00:00:00:07:01,bridge=vmbr0', 'virtio=02:00:00:00:07:01,bridge=vmbr0'],
+      [
+        'model=e1000,macaddr=02:00:00:00:07:02,bridge=vmbr0,firewall=yes',
+        'e1000=02:00:00:00:07:02,bridge=vmbr0,firewall=1',
+      ],
+      ['vmxnet3,macaddr=02:00:00:00:07:03,tag=5', 'vmxnet3=02:00:00:00:07:03,tag=5'],
+    ];
+    for (const [i, [given, written]] of forms.entries()) {
+      const r = sim.run('qm', ['set', '100', `--net${i}`, given]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(sim.conf('qemu', 100)).toContain(`net${i}: ${written}\n`);
+    }
+  });
+
+  it('rejects what parse_property_string rejects, with its message', () => {
+    const sim = makeSim();
+    expect(sim.run('qm', ['create', '100', '--name', 'a']).code).toBe(0);
+    const cases: Array<[string, string]> = [
+      [
+        'virtio=03:00:00:00:07:01',
+        'net0.macaddr: invalid format - value does not look like a valid unicast MAC address',
+      ],
+      [
+        'model=virtio,virtio=02:00:00:00:07:01',
+        "net0: invalid format - key alias 'model' is already defined",
+      ],
+      [
+        'virtio=02:00:00:00:07:01,model=e1000',
+        'net0: invalid format - duplicate key in comma-separated list property: model',
+      ],
+      ['macaddr=02:00:00:00:07:01,bridge=vmbr0', 'net0.model: property is missing and it is not optional'],
+      ['virtio,foo=1', 'net0: invalid format - invalid key in comma-separated list property: foo'],
+    ];
+    for (const [given, msg] of cases) {
+      const r = sim.run('qm', ['set', '100', '--net0', given]);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toContain(msg);
+    }
+    expect(sim.conf('qemu', 100)).not.toContain('net0');
+  });
+});
+
 describe('call log', () => {
   it('appends one JSON line per call with command, arguments, exit code and times', () => {
     const sim = makeSim();

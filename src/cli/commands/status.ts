@@ -6,6 +6,7 @@ import { addCommonOptions, type CommonFlags, fail, planFor, readState, setup } f
 
 interface StatusFlags extends CommonFlags {
   json?: boolean;
+  all?: boolean;
 }
 
 export function registerStatus(program: Command): void {
@@ -13,6 +14,7 @@ export function registerStatus(program: Command): void {
     program.command('status').description('Show every guest and target: fresh, stale (and why), missing'),
   )
     .option('--json', 'print the status as JSON')
+    .option('-a, --all', 'list every target, fresh ones too')
     .action(async (flags: StatusFlags) => {
       const ready = await setup('status', flags);
       if (!ready) return;
@@ -56,7 +58,9 @@ export function registerStatus(program: Command): void {
           `${String(g.vmid).padEnd(6)} ${g.name.padEnd(22)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
         );
         if (g.state === 'missing') continue;
-        for (const t of stale) process.stdout.write(`       ${t.name}: ${t.reasons.join('; ')}\n`);
+        for (const t of flags.all ? g.targets : stale) {
+          process.stdout.write(`       ${t.name}: ${t.state === 'fresh' ? 'fresh' : t.reasons.join('; ')}\n`);
+        }
       }
     });
 }

@@ -22,12 +22,25 @@ export const QEMU_DRIVE: PropFormat = { defaultKey: 'file' };
 export const PLAIN: PropFormat = {};
 
 /**
+ * What a format says about one key, as far as parsing is concerned: `alias` stores the value under
+ * another key, and `keyAlias` also stores the key's own name under a third one (qemu-server `netN`:
+ * `virtio=<mac>` means `model=virtio,macaddr=<mac>`).
+ */
+export interface PropKeySchema {
+  alias?: string;
+  keyAlias?: string;
+}
+
+/**
  * Splits a property string. A part without `=` is the value of `defaultKey`; when no default key
- * is given such a part is an error (returned as a message, Proxmox's wording).
+ * is given such a part is an error (returned as a message, Proxmox's wording). With `format`
+ * (the format's keys, as `parse_property_string` gets them) aliases are resolved and a key the
+ * format lacks is an error at the part where it appears, in Proxmox's order of checks.
  */
 export function parsePropertyString(
   data: string,
   defaultKey?: string,
+  format?: Record<string, PropKeySchema>,
 ): { ok: true; value: PropMap } | { ok: false; error: string } {
   const res: PropMap = {};
   let sawDefault = false;
@@ -35,8 +48,20 @@ export function parsePropertyString(
     if (/^\s*$/.test(part)) continue;
     const kv = /^([^=]+)=(.+)$/.exec(part);
     if (kv) {
-      const k = kv[1]!;
+      let k = kv[1]!;
       if (k in res) return { ok: false, error: `duplicate key in comma-separated list property: ${k}` };
+      if (format) {
+        const schema = format[k];
+        if (schema?.alias) {
+          if (schema.keyAlias) {
+            if (schema.keyAlias in res)
+              return { ok: false, error: `key alias '${schema.keyAlias}' is already defined` };
+            res[schema.keyAlias] = k;
+          }
+          k = schema.alias;
+        }
+        if (!format[k]) return { ok: false, error: `invalid key in comma-separated list property: ${k}` };
+      }
       res[k] = kv[2]!;
     } else if (!part.includes('=')) {
       if (!defaultKey)

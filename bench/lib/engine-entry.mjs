@@ -1,0 +1,12 @@
+// What the benchmarks take from Phoenix's own sources, bundled by bench/lib/engine.mjs into
+// dist/bench-engine.mjs (beside dist/dsl.js, which configs import as 'phoenix-pve').
+export { planFor, prepareEngine, selection, simNeeds } from '../../src/cli/engine.ts';
+export { loadConfig } from '../../src/dsl/load.ts';
+export { Host } from '../../src/pve/host.ts';
+export { LocalRunner } from '../../src/pve/runner.ts';
+export { readNeeds } from '../../src/runner/checks.ts';
+export { History } from '../../src/runner/history.ts';
+export { execute } from '../../src/runner/scheduler.ts';
+export { main as simMain } from '../../src/sim/cli.ts';
+export { ensureSimHost } from '../../src/sim/init.ts';
+export { LATENCY_S } from '../../src/sim/latency.ts';

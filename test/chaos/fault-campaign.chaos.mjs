@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// Fault campaign (issue #8, part 1). For each of N seeds: a fresh simulated host holding one
+// foreign guest (CT 555, not in the config), a full fleet build with seeded Proxmox faults
+// (PHOENIX_SIM_FAULTS: every call fails with probability p ∈ [5 %, 10 %], and a quarter of that
+// again kills the task mid-way, leaving what a killed task leaves: `lock: create`, `lock: disk`),
+// (odd seeds with --keep-going), then plain re-runs (no faults) until `build --dry-run --exit-code` says nothing is stale.
+// Counted: runs converged, re-runs needed, guests lost or replaced (a destroy of a guest whose
+// creation had succeeded), recoveries (a destroy of a half-made guest Phoenix created), foreign
+// guests touched, `lock:` lines and build locks left after the faulty run and after convergence.
+//
+//   node test/chaos/fault-campaign.chaos.mjs [--runs 200] [--seed 1] [--parallel 2] [--fixture dir]
+//                                            [--write RELIABILITY.md] [--out results.json]
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  arg,
+  audit,
+  buildLock,
+  callLog,
+  classifyDestroys,
+  converge,
+  declared,
+  FLEET,
+  guests,
+  locksOf,
+  phoenix,
+  pool,
+  prng,
+  project,
+  ROOT,
+  recoveryMessages,
+  writeBlock,
+} from './lib.mjs';
+
+const RUNS = Number(arg('runs', '200'));
+const SEED = Number(arg('seed', '1'));
+const PARALLEL = Number(arg('parallel', '2'));
+const FIXTURE = path.resolve(arg('fixture', FLEET));
+const WRITE = arg('write', undefined);
+const OUT = arg('out', undefined);
+const FOREIGN = 555;
+
+const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+
+const simCmd = (p, cmd, args) =>
+  spawnSync(process.execPath, [path.join(ROOT, 'bin', 'sim', cmd), ...args], {
+    cwd: p.dir,
+    env: { ...process.env, PHOENIX_SIM_ROOT: p.simRoot, PHOENIX_SIM_SPEED: '0' },
+    encoding: 'utf8',
+  });
+
+async function one(seed, fleet) {
+  const rand = prng(seed);
+  const p = project(FIXTURE, `phoenix-fault-${seed}-`);
+  const env = { PHOENIX_SIM_ROOT: p.simRoot };
+  try {
+    // A guest Phoenix was not asked to manage: it must come out of the campaign untouched.
+    const made = simCmd(p, 'pct', [
+      'create',
+      String(FOREIGN),
+      'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst',
+      '--rootfs',
+      'local-lvm:4',
+      '--hostname',
+      'foreign',
+    ]);
+    if (made.status !== 0) throw new Error(`cannot create the foreign guest: ${made.stderr}`);
+    const foreignBefore = guests(p.simRoot).get(FOREIGN)?.text;
+    const before = callLog(p.simRoot).length;
+
+    const pFail = 0.05 + rand() * 0.05;
+    const faults = `seed=${seed},p=${pFail.toFixed(3)};seed=${seed},p=${(pFail / 4).toFixed(3)},mode=crash`;
+    // Odd seeds build with --keep-going: more of the fleet is attempted, so more faults land.
+    const keepGoing = seed % 2 === 1;
+    const faulty = await phoenix(['build', '--sim', ...(keepGoing ? ['--keep-going'] : [])], {
+      cwd: p.dir,
+      env: { ...env, PHOENIX_SIM_FAULTS: faults },
+    });
+    const faultyCalls = callLog(p.simRoot).slice(before);
+    const fired = readJson(path.join(p.simRoot, 'sim', 'faults-state.json'))?.fired ?? {};
+    const injected = Object.values(fired).reduce((a, b) => a + b, 0);
+    const failedCalls = faultyCalls.filter((c) => c.exit !== 0).length;
+    const locksAfterFault = locksOf(p.simRoot);
+    const buildLockAfterFault = buildLock(p.simRoot) !== undefined;
+
+    const c = await converge(p, env);
+    const calls = callLog(p.simRoot).slice(before);
+    const { recoveries, replacements } = classifyDestroys(calls);
+    const foreignTouched =
+      guests(p.simRoot).get(FOREIGN)?.text !== foreignBefore ||
+      calls.some((x) => (x.cmd === 'pct' || x.cmd === 'qm') && x.args.includes(String(FOREIGN)));
+    const problems = c.reruns === undefined ? ['did not converge'] : [];
+    problems.push(...audit(p.simRoot, [...fleet, { vmid: FOREIGN, template: false }]));
+    const rerunText = c.outputs.map((o) => o.stdout + o.stderr).join('\n');
+    const result = {
+      seed,
+      faults,
+      keepGoing,
+      faultyExit: faulty.status,
+      faultyCalls: faultyCalls.length,
+      failedCalls,
+      injected,
+      locksAfterFault,
+      buildLockAfterFault,
+      reruns: c.reruns,
+      converged: c.reruns !== undefined && problems.length === 0,
+      recoveries,
+      replacements,
+      foreignTouched,
+      locksAfterConvergence: locksOf(p.simRoot),
+      buildLockAfterConvergence: buildLock(p.simRoot) !== undefined,
+      recoveryMessages: recoveryMessages(rerunText),
+      stackTrace: /^\s+at .+:\d+:\d+\)?$/m.test(faulty.stderr + rerunText),
+      problems,
+      dir: p.dir,
+    };
+    // Keep the evidence of a failed run; drop the rest.
+    if (result.converged && !replacements.length && !foreignTouched) p.remove();
+    else {
+      writeFileSync(path.join(p.dir, 'faulty.out'), `${faulty.stdout}\n--- stderr\n${faulty.stderr}`);
+      writeFileSync(path.join(p.dir, 'reruns.out'), rerunText);
+    }
+    return result;
+  } catch (error) {
+    return {
+      seed,
+      converged: false,
+      problems: [String(error)],
+      dir: p.dir,
+      replacements: [],
+      recoveries: [],
+    };
+  }
+}
+
+const started = Date.now();
+const probe = project(FIXTURE, 'phoenix-fault-probe-');
+const fleet = await declared(probe.dir);
+probe.remove();
+const seeds = Array.from({ length: RUNS }, (_, i) => SEED + i);
+let done = 0;
+const results = await pool(seeds, PARALLEL, async (seed) => {
+  const r = await one(seed, fleet);
+  done++;
+  const flag = r.converged && !r.replacements.length && !r.foreignTouched ? 'ok  ' : 'FAIL';
+  process.stdout.write(
+    `${flag} seed ${seed} (${done}/${RUNS}): faulty exit ${r.faultyExit}, ${r.injected ?? '?'} faults injected, ` +
+      `locks after fault [${(r.locksAfterFault ?? []).join(' ')}], re-runs ${r.reruns ?? '-'}, ` +
+      `recoveries ${r.recoveries.length}, replaced ${r.replacements.length}` +
+      `${r.problems.length ? `, problems: ${r.problems.join('; ')} (${r.dir})` : ''}\n`,
+  );
+  return r;
+});
+
+const n = results.length;
+const converged = results.filter((r) => r.converged);
+const hist = {};
+for (const r of converged) hist[r.reruns] = (hist[r.reruns] ?? 0) + 1;
+const sum = (f) => results.reduce((a, r) => a + (f(r) ?? 0), 0);
+const summary = {
+  runs: n,
+  seeds: `${SEED}..${SEED + RUNS - 1}`,
+  fixture: path.relative(ROOT, FIXTURE),
+  guests: fleet.length,
+  converged: converged.length,
+  convergedPct: Math.round((1000 * converged.length) / n) / 10,
+  faultyRunsFailed: results.filter((r) => r.faultyExit !== 0).length,
+  injectedFaults: sum((r) => r.injected),
+  rerunsHistogram: hist,
+  maxReruns: Math.max(0, ...converged.map((r) => r.reruns)),
+  guestsLostOrReplaced: sum((r) => r.replacements.length),
+  foreignGuestTouched: results.filter((r) => r.foreignTouched).length,
+  halfMadeRecovered: sum((r) => r.recoveries.length),
+  runsWithLocksAfterFault: results.filter((r) => r.locksAfterFault?.length).length,
+  locksAfterFault: sum((r) => r.locksAfterFault?.length),
+  buildLocksAfterFault: results.filter((r) => r.buildLockAfterFault).length,
+  locksAfterConvergence: sum((r) => r.locksAfterConvergence?.length),
+  buildLocksAfterConvergence: results.filter((r) => r.buildLockAfterConvergence).length,
+  runsWithStackTraces: results.filter((r) => r.stackTrace).length,
+  recoveryMessagesSeen: results.filter((r) => r.recoveryMessages?.length).length,
+  failures: results
+    .filter((r) => !r.converged || r.replacements.length || r.foreignTouched)
+    .map((r) => ({
+      seed: r.seed,
+      problems: r.problems,
+      replacements: r.replacements,
+      locksAfterFault: r.locksAfterFault,
+      dir: r.dir,
+    })),
+  minutes: Math.round((Date.now() - started) / 600) / 100,
+  date: new Date().toISOString(),
+};
+console.log(JSON.stringify({ ...summary, failures: summary.failures.slice(0, 20) }, null, 2));
+if (OUT) writeFileSync(OUT, `${JSON.stringify({ summary, results }, null, 2)}\n`);
+if (WRITE) {
+  const h = Object.entries(hist)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  writeBlock(
+    path.resolve(WRITE),
+    'fault-campaign',
+    [
+      `Latest run: ${summary.date}, ${summary.minutes} min, fixture \`${summary.fixture}\` (${summary.guests} guests), seeds ${summary.seeds}.`,
+      '',
+      '| figure | value |',
+      '| --- | --- |',
+      `| runs | ${n} |`,
+      `| converged (nothing stale after plain re-runs, every guest present, no locks) | **${converged.length}/${n} (${summary.convergedPct} %)** |`,
+      `| faulty builds that failed (exit ≠ 0) | ${summary.faultyRunsFailed} |`,
+      `| faults injected (failed + killed Proxmox calls) | ${summary.injectedFaults} |`,
+      `| re-runs needed (count: runs) | ${h || '—'} |`,
+      `| guests lost or replaced | **${summary.guestsLostOrReplaced}** |`,
+      `| foreign guest (CT ${FOREIGN}) touched | **${summary.foreignGuestTouched}** |`,
+      `| half-made guests destroyed and re-made (recoveries) | ${summary.halfMadeRecovered} |`,
+      `| runs leaving \`lock:\` lines after the faulty build | ${summary.runsWithLocksAfterFault} (${summary.locksAfterFault} locks) |`,
+      `| build locks left by the faulty build | ${summary.buildLocksAfterFault} |`,
+      `| \`lock:\` lines / build locks left after convergence | **${summary.locksAfterConvergence} / ${summary.buildLocksAfterConvergence}** |`,
+      `| runs whose re-runs said they recovered something | ${summary.recoveryMessagesSeen} |`,
+      `| runs printing a stack trace | ${summary.runsWithStackTraces} |`,
+      ...(summary.failures.length
+        ? [
+            '',
+            `Failing seeds: ${summary.failures.map((f) => `${f.seed} (${f.problems.join('; ')})`).join(', ')}`,
+          ]
+        : []),
+    ].join('\n'),
+  );
+}
+process.exitCode = summary.failures.length ? 1 : 0;

@@ -1,0 +1,166 @@
+// Issue #6 "done when", through the real CLI on the simulator.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isRead, type Project, project } from './helpers.js';
+
+function idmapLines(conf: string): string[] {
+  // Main section only: snapshots repeat the lines.
+  const main = conf.split(/\n\[/)[0] ?? '';
+  return main
+    .split('\n')
+    .filter((l) => l.startsWith('lxc.idmap:'))
+    .map((l) => l.slice('lxc.idmap:'.length).trim().replace(/\s+/g, ' '))
+    .sort();
+}
+
+function lines(text: string | undefined): string[] {
+  return (text ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', () => {
+  let p: Project;
+  beforeAll(() => {
+    p = project('top');
+    const r = p.run(['build', '101', '--sim']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+  });
+
+  it('gets exactly the idmap lines a real host needs (uid side kept, gid 33 passed through)', () => {
+    const conf = p.hostFile('/etc/pve/nodes/pve/lxc/101.conf') ?? '';
+    // Any custom lxc.idmap line replaces Proxmox's default map for BOTH types
+    // (pve-container LXC.pm update_lxc_config: default lines only `if ($unprivileged && !$custom_idmap)`).
+    expect(idmapLines(conf)).toEqual(
+      ['u 0 100000 65536', 'g 0 100000 33', 'g 33 33 1', 'g 34 100034 65502'].sort(),
+    );
+  });
+
+  it('delegates the passed-through gid to root in /etc/subgid, keeping the default range', () => {
+    expect(lines(p.hostFile('/etc/subgid'))).toContain('root:33:1');
+    expect(lines(p.hostFile('/etc/subgid'))).toContain('root:100000:65536');
+    expect(lines(p.hostFile('/etc/subuid'))).toContain('root:100000:65536');
+    expect(lines(p.hostFile('/etc/subuid'))).not.toContain('root:33:1');
+  });
+
+  it('creates the host folders with the owners the container will see', () => {
+    const owners = JSON.parse(readFileSync(path.join(p.simRoot, 'sim', 'owners.json'), 'utf8')) as Record<
+      string,
+      { user: string; group?: string }
+    >;
+    const base = '/mnt/pve/quickOS/lxc-persistent-data';
+    // uid 33 is not mapped → 100000+33; gid 33 is mapped to host gid 33.
+    expect(owners[`${base}/101/logs`]).toMatchObject({ user: '100033', group: '33' });
+    expect(owners[`${base}/101/ssl`]).toMatchObject({ user: '100000', group: '100000' });
+    expect(owners[`${base}/103/ssl`]).toMatchObject({ user: '100000', group: '100000' });
+  });
+
+  it('a second build changes nothing', () => {
+    const before = p.calls().length;
+    const r = p.run(['build', '101', '--sim']);
+    expect(r.status, r.stderr).toBe(0);
+    const writes = p
+      .calls()
+      .slice(before)
+      .filter((c) => !isRead(c));
+    expect(writes).toEqual([]);
+  });
+
+  it('an out-of-band `pct set 103 --memory 512` shows as drift and a build restores the value', () => {
+    expect(p.sim('pct', ['set', '103', '--memory', '512']).status).toBe(0);
+    const st = p.run(['status', '--sim']);
+    expect(st.stdout).toMatch(/103[\s\S]*memory: 512 → 1024/);
+    const ex = p.run(['explain', '103', '--sim']);
+    expect(ex.stdout).toContain('memory: 512 → 1024');
+    const b = p.run(['build', '103', '--sim']);
+    expect(b.status, b.stderr).toBe(0);
+    const conf = p.hostFile('/etc/pve/nodes/pve/lxc/103.conf') ?? '';
+    expect(conf.split(/\n\[/)[0]).toMatch(/^memory: 1024$/m);
+    const again = p.run(['build', '103', '--sim', '--dry-run', '--exit-code']);
+    expect(again.status, again.stdout).toBe(0);
+  });
+
+  it('shrinking the root disk is a plan error; growing it resizes in place', () => {
+    p.edit(
+      'phoenix.config.ts',
+      /(101: lxc\(\{[\s\S]*?rootfs: \{ storage: 'quickOS-lxc-disks', sizeGb: )32/,
+      '$120',
+    );
+    const shrink = p.run(['build', '101', '--sim', '--dry-run']);
+    expect(shrink.status).not.toBe(0);
+    expect(shrink.stdout + shrink.stderr).toMatch(/101/);
+    expect(shrink.stdout + shrink.stderr).toMatch(/shrink/i);
+
+    p.edit(
+      'phoenix.config.ts',
+      /(101: lxc\(\{[\s\S]*?rootfs: \{ storage: 'quickOS-lxc-disks', sizeGb: )20/,
+      '$140',
+    );
+    const before = p.calls().length;
+    const grow = p.run(['build', '101', '--sim']);
+    expect(grow.status, grow.stderr).toBe(0);
+    const calls = p.calls().slice(before);
+    expect(calls.filter((c) => c.cmd === 'pct' && c.args[0] === 'resize').map((c) => c.args)).toEqual([
+      ['resize', '101', 'rootfs', '40G'],
+    ]);
+    expect(
+      calls.some((c) => c.cmd === 'pct' && ['destroy', 'clone', 'create'].includes(c.args[0] ?? '')),
+    ).toBe(false);
+    const conf = p.hostFile('/etc/pve/nodes/pve/lxc/101.conf') ?? '';
+    expect(conf.split(/\n\[/)[0]).toMatch(/^rootfs: .*size=40G/m);
+  });
+});
+
+describe('changing a clone source', () => {
+  let p: Project;
+  beforeAll(() => {
+    p = project('fleet');
+    const r = p.run(['build', '--sim']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+  });
+
+  it('without --allow-replace fails with a plan that names the guest', () => {
+    p.edit('phoenix.config.ts', /(103: lxc\(\{\s*name: 'ca',\s*cloneFrom: )900/, '$1901');
+    const before = p.calls().length;
+    const r = p.run(['build', '--sim']);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/replace guest 103/);
+    expect(r.stdout + r.stderr).toMatch(/--allow-replace/);
+    expect(
+      p
+        .calls()
+        .slice(before)
+        .filter((c) => !isRead(c)),
+    ).toEqual([]);
+  });
+
+  it('with --allow-replace re-clones it from the new source', () => {
+    const r = p.run(['build', '--sim', '--allow-replace']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const clone = p.calls().filter((c) => c.cmd === 'pct' && c.args[0] === 'clone' && c.args[2] === '103');
+    expect(clone.at(-1)?.args[1]).toBe('901');
+  });
+});
+
+describe('drift of a hand-edited firewall file (issue item 11)', () => {
+  let p: Project;
+  beforeAll(() => {
+    p = project('fleet');
+    const r = p.run(['build', '104', '--sim']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+  });
+
+  it('shows the changed rule with old and new values, and a build writes the declared file back', () => {
+    const fw = '/etc/pve/firewall/104.fw';
+    const declared = p.hostFile(fw) ?? '';
+    expect(declared).toContain('IN ACCEPT -p tcp -dport 443 # https');
+    writeFileSync(path.join(p.simRoot, fw), declared.replace('-dport 443', '-dport 8443'));
+    const ex = p.run(['explain', '104:config', '--sim']);
+    expect(ex.stdout).toContain('IN ACCEPT -p tcp -dport 8443 # https → IN ACCEPT -p tcp -dport 443 # https');
+    const b = p.run(['build', '104', '--sim']);
+    expect(b.status, b.stderr).toBe(0);
+    expect(p.hostFile(fw)).toBe(declared);
+  });
+});
