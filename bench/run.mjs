@@ -167,7 +167,10 @@ if (only.includes('noop')) {
       const runs =
         speed === 1 ? PLAN.noop.runsAtSpeed1 : fleet === 1000 ? Math.min(3, PLAN.noop.runs) : PLAN.noop.runs;
       const samples = [];
+      const nodeStarts = [];
       for (let i = 0; i < runs; i++) {
+        // Node's start-up right beside each run: the machine's load drifts.
+        nodeStarts.push((await run([process.execPath, '-e', '0'])).wallMs);
         const r = await phoenix(dir, ['build', '--sim'], { speed });
         if (r.exit !== 0) throw new Error(`no-op of ${fleet} failed:\n${r.stderr.slice(-2000)}`);
         samples.push(r);
@@ -179,11 +182,13 @@ if (only.includes('noop')) {
         runs,
         built: samples.map((s) => s.reported?.built),
         wallMs: stats(samples.map((s) => s.wallMs)),
-        beyondNodeMs: stats(samples.map((s) => s.wallMs - results.nodeStartMs.median)),
+        nodeStartMs: stats(nodeStarts),
+        beyondNodeMs: stats(samples.map((s) => s.wallMs - stats(nodeStarts).median)),
         simCalls: stats(samples.map((s) => s.simCalls)),
         hostCalls: stats(samples.map((s) => (s.reported ? s.reported.reads + s.reported.writes : NaN))),
         hostWrites: stats(samples.map((s) => s.reported?.writes ?? NaN)),
         rssMb: stats(samples.map((s) => (s.rssKb ?? NaN) / 1024)),
+        cpuMs: stats(samples.map((s) => s.cpuMs ?? NaN)),
       };
       rows.push(row);
       log(
@@ -192,6 +197,7 @@ if (only.includes('noop')) {
       const k = `noop.${fleet}.speed${speed}`;
       metric(`${k}.wallMs`, row.wallMs.median, 'ms');
       metric(`${k}.hostCalls`, row.hostCalls?.median, 'calls');
+      metric(`${k}.cpuMs`, row.cpuMs?.median, 'ms');
       metric(`${k}.rssMb`, row.rssMb?.median, 'MiB');
     }
   }

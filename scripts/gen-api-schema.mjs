@@ -92,6 +92,7 @@ const KEEP = [
   'default_key',
   'alias',
   'keyAlias',
+  'requires',
 ];
 
 // Perl's `(?^:...)` (default flags group) is JS's `(?:...)`.

@@ -56,7 +56,7 @@ export function countLines(file) {
  * Runs `phoenix <args>` in `dir` against the simulated host `dir/sim` at `speed`; returns wall
  * time, exit code, output, simulator calls (lines added to calls.jsonl), the calls Phoenix itself
  * reports in its summary (these include the `grep` over /etc/pve, which is not a simulator
- * command), and Phoenix's peak RSS.
+ * command), and Phoenix's peak RSS and CPU time.
  */
 export async function phoenix(dir, args, { speed, env = {} } = {}) {
   const simRoot = path.join(dir, 'sim');
@@ -72,13 +72,17 @@ export async function phoenix(dir, args, { speed, env = {} } = {}) {
       ...env,
     },
   });
-  let rssKb;
-  try {
-    rssKb = Number(fs.readFileSync(rssFile, 'utf8'));
-    fs.rmSync(rssFile);
-  } catch {
-    rssKb = undefined;
-  }
+  const readNumber = (file) => {
+    try {
+      const n = Number(fs.readFileSync(file, 'utf8'));
+      fs.rmSync(file);
+      return n;
+    } catch {
+      return undefined;
+    }
+  };
+  const rssKb = readNumber(rssFile);
+  const cpuMs = readNumber(`${rssFile}.cpu`);
   const m =
     /built: (\d+), fresh: (\d+), failed: (\d+), blocked: (\d+) — [\d.]+s, (\d+) host reads, (\d+) host writes/.exec(
       r.stdout,
@@ -90,6 +94,7 @@ export async function phoenix(dir, args, { speed, env = {} } = {}) {
       ? { built: +m[1], fresh: +m[2], failed: +m[3], blocked: +m[4], reads: +m[5], writes: +m[6] }
       : undefined,
     rssKb,
+    cpuMs,
   };
 }
 

@@ -67,16 +67,16 @@ export function renderReport(r, findings) {
     L.push('## 1. No-op rebuild');
     L.push('');
     L.push(
-      "`phoenix build --sim` on a host where everything is built: wall time of the whole process, host calls (simulator commands in `calls.jsonl`; Phoenix's own count, which adds the `grep` over `/etc/pve`, in brackets), writes, peak RSS of the Phoenix process (`process.resourceUsage().maxRSS` at exit).",
+      "`phoenix build --sim` on a host where everything is built: wall time of the whole process (and beyond Node's start-up, measured right beside each run with `node -e 0`), host calls (simulator commands in `calls.jsonl`; Phoenix's own count, which adds the `grep` over `/etc/pve`, in brackets), writes, CPU time (user + system) and peak RSS of the Phoenix process itself (`process.resourceUsage()` at exit; CPU time is the figure least disturbed by a busy machine).",
     );
     L.push('');
     L.push(
-      '| fleet | speed | runs | wall ms | beyond Node start-up ms | host calls | writes | peak RSS MiB |',
+      '| fleet | speed | runs | wall ms | beyond Node start-up ms | Phoenix CPU ms | host calls | writes | peak RSS MiB |',
     );
-    L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const row of noop) {
       L.push(
-        `| ${fleetName(row.fleet)} | ${row.speed} | ${row.runs} | ${mmm(row.wallMs)} | ${mmm(row.beyondNodeMs)} | ${f0(row.simCalls?.median)} (${f0(row.hostCalls?.median)}) | ${f0(row.hostWrites?.median)} | ${mmm(row.rssMb)} |`,
+        `| ${fleetName(row.fleet)} | ${row.speed} | ${row.runs} | ${mmm(row.wallMs)} | ${mmm(row.beyondNodeMs)} | ${mmm(row.cpuMs)} | ${f0(row.simCalls?.median)} (${f0(row.hostCalls?.median)}) | ${f0(row.hostWrites?.median)} | ${mmm(row.rssMb)} |`,
       );
     }
     const gen = noop.filter((x) => x.fleet !== 'top');

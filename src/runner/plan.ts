@@ -125,7 +125,7 @@ export function plan(req: PlanRequest): Map<string, Verdict> {
     const v = judge(req, target, predicted);
     const creating = renewed.has(target.guest) && !replaced.has(target.guest);
     const guest = req.config.guests.get(target.guest)!;
-    if (creating && guest.cloneFrom === undefined && v.stale && target.coveredByCreate) {
+    if (creating && v.stale && target.coveredByCreate) {
       const ctx = contextFor(req.config, req.state, guest, predicted);
       if (v.reasons.every((r) => r.kind === 'missing') && target.coveredByCreate(ctx)) {
         v.stale = false;

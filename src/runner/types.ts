@@ -108,8 +108,8 @@ export interface Target {
   /** One line: what the step will do (`pct clone 900 103 --hostname web`). */
   describe(ctx: TargetContext, obs: Observation): string;
   /**
-   * For planning only: whether creating this guest from scratch (not by cloning) already makes
-   * this target hold, so `--dry-run` need not list it. The scheduler judges it again anyway.
+   * For planning only: whether creating this guest (from its template or image, or by cloning
+   * its source) already makes this target hold, so `--dry-run` need not list it. The scheduler judges it again anyway.
    */
   coveredByCreate?(ctx: TargetContext): boolean;
   /** Resource keys held while the step runs (`guest:103`, `guest:900` for a CT clone). */

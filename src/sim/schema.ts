@@ -17,6 +17,8 @@ export interface Prop {
   default_key?: number;
   alias?: string;
   keyAlias?: string;
+  /** Another key that must be present when this one is (`check_object`). */
+  requires?: string;
   indexCount?: number;
 }
 
@@ -167,9 +169,9 @@ const NAMED: Record<string, (v: string) => void> = {
 const NAMED_PROPSTRING: Record<string, Record<string, Prop>> = {
   'pve-qm-ipconfig': {
     ip: { format: 'pve-ipv4-config', optional: 1 },
-    gw: { format: 'ipv4', optional: 1 },
+    gw: { format: 'ipv4', optional: 1, requires: 'ip' },
     ip6: { format: 'pve-ipv6-config', optional: 1 },
-    gw6: { format: 'ipv6', optional: 1 },
+    gw6: { format: 'ipv6', optional: 1, requires: 'ip6' },
   },
 };
 
@@ -185,8 +187,25 @@ function checkPropertyString(format: Record<string, Prop>, value: string, path: 
     if (v !== undefined && p.type === 'boolean') val = String(parseBoolean(v) ?? v);
     checkProp(val, p, `${path}.${k}`, errors);
   }
+  checkRequires(parsed.value, format, path, errors);
   const keys = Object.keys(errors).sort();
   if (keys.length > 0) throw new Error(`format error\n${keys.map((k) => `${k}: ${errors[k]}\n`).join('')}`);
+}
+
+/** `check_object`'s `requires`: a present key whose companion is absent. */
+function checkRequires(
+  value: Record<string, unknown>,
+  props: Props,
+  path: string,
+  errors: Record<string, string>,
+): void {
+  for (const k of Object.keys(value)) {
+    const req = lookupProp(props, k)?.requires;
+    if (req && value[req] === undefined) {
+      const at = (key: string): string => (path ? `${path}.${key}` : key);
+      addError(errors, at(req), `missing property - '${at(k)}' requires this property`);
+    }
+  }
 }
 
 function checkFormat(format: string | Record<string, Prop>, value: string, path: string): void {
@@ -287,6 +306,7 @@ export function validateParams(
     if (Array.isArray(v)) continue;
     checkProp(v, p, k, errors);
   }
+  checkRequires(params, props, '', errors);
   for (const name of allPropNames(props)) {
     if (name === 'node') continue;
     const p = lookupProp(props, name)!;

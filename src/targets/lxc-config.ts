@@ -296,8 +296,9 @@ export function lxcConfigTarget(g: LxcGuest): Target {
       if (obs.drifts.some((d) => d.field === 'description')) parts.push('update notes');
       return parts.join('; ');
     },
-    // `pct create` gets every schema value; raw lines and the firewall file come after.
-    coveredByCreate: () => declaredRawLxc(g).length === 0 && !g.firewall,
+    // `pct create` gets every schema value; raw lines and the firewall file come after. A clone
+    // starts with its source's values instead.
+    coveredByCreate: () => g.cloneFrom === undefined && declaredRawLxc(g).length === 0 && !g.firewall,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

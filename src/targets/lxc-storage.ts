@@ -103,8 +103,13 @@ export function lxcStorageTarget(g: LxcGuest): Target {
       commands(ctx, obs)
         .map(([c, a]) => showCommand(c, a))
         .join('; ') || `pct resize/set ${g.vmid} as needed (root disk, mount points)`,
-    // `pct create --rootfs storage:size` makes the root disk; mount points come after.
-    coveredByCreate: () => g.mounts.length === 0 && g.zfsVolumes.length === 0,
+    // `pct create --rootfs storage:size` makes the root disk, a clone copies its source's; mount
+    // points come after.
+    coveredByCreate: (ctx) => {
+      if (g.mounts.length || g.zfsVolumes.length) return false;
+      const src = g.cloneFrom === undefined ? undefined : ctx.config.guests.get(g.cloneFrom);
+      return g.cloneFrom === undefined || (src?.kind === 'lxc' && src.rootfs.sizeGb >= g.rootfs.sizeGb);
+    },
     locks: () => [`guest:${g.vmid}`],
     run,
   };

@@ -2,6 +2,7 @@
 // target kind; this file only decides which targets a guest gets and in what order, so adding a
 // kind means writing its module and one line here.
 import type { Config, Guest } from '../dsl/model.js';
+import { hostDirsTarget } from '../lifecycle/hostdirs-target.js';
 import type { Target } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
 import { kindOf } from './common.js';
@@ -31,7 +32,14 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
   if (g.kind === 'lxc') {
     out.push(lxcConfigTarget(g));
     if (g.idmap.length) out.push(lxcIdmapTarget(g));
-    out.push(lxcStorageTarget(g));
+    const storage = lxcStorageTarget(g);
+    // Lifecycle (issue 6): bind-mount host folders exist with their owners before mounts attach.
+    const dirs = hostDirsTarget(g, [...storage.deps]);
+    if (dirs) {
+      out.push(dirs);
+      storage.deps.push(dirs.id);
+    }
+    out.push(storage);
     last = id('storage');
   } else {
     out.push(vmConfigTarget(g));

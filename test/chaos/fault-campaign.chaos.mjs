@@ -10,28 +10,9 @@
 //
 //   node test/chaos/fault-campaign.chaos.mjs [--runs 200] [--seed 1] [--parallel 2] [--fixture dir]
 //                                            [--write RELIABILITY.md] [--out results.json]
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  arg,
-  audit,
-  buildLock,
-  callLog,
-  classifyDestroys,
-  converge,
-  declared,
-  FLEET,
-  guests,
-  locksOf,
-  phoenix,
-  pool,
-  prng,
-  project,
-  ROOT,
-  recoveryMessages,
-  writeBlock,
-} from './lib.mjs';
+import { arg, declared, FLEET, FOREIGN, faultRun, pool, prng, project, ROOT, writeBlock } from './lib.mjs';
 
 const RUNS = Number(arg('runs', '200'));
 const SEED = Number(arg('seed', '1'));
@@ -39,99 +20,13 @@ const PARALLEL = Number(arg('parallel', '2'));
 const FIXTURE = path.resolve(arg('fixture', FLEET));
 const WRITE = arg('write', undefined);
 const OUT = arg('out', undefined);
-const FOREIGN = 555;
-
-const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
-
-const simCmd = (p, cmd, args) =>
-  spawnSync(process.execPath, [path.join(ROOT, 'bin', 'sim', cmd), ...args], {
-    cwd: p.dir,
-    env: { ...process.env, PHOENIX_SIM_ROOT: p.simRoot, PHOENIX_SIM_SPEED: '0' },
-    encoding: 'utf8',
-  });
 
 async function one(seed, fleet) {
   const rand = prng(seed);
-  const p = project(FIXTURE, `phoenix-fault-${seed}-`);
-  const env = { PHOENIX_SIM_ROOT: p.simRoot };
-  try {
-    // A guest Phoenix was not asked to manage: it must come out of the campaign untouched.
-    const made = simCmd(p, 'pct', [
-      'create',
-      String(FOREIGN),
-      'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst',
-      '--rootfs',
-      'local-lvm:4',
-      '--hostname',
-      'foreign',
-    ]);
-    if (made.status !== 0) throw new Error(`cannot create the foreign guest: ${made.stderr}`);
-    const foreignBefore = guests(p.simRoot).get(FOREIGN)?.text;
-    const before = callLog(p.simRoot).length;
-
-    const pFail = 0.05 + rand() * 0.05;
-    const faults = `seed=${seed},p=${pFail.toFixed(3)};seed=${seed},p=${(pFail / 4).toFixed(3)},mode=crash`;
-    // Odd seeds build with --keep-going: more of the fleet is attempted, so more faults land.
-    const keepGoing = seed % 2 === 1;
-    const faulty = await phoenix(['build', '--sim', ...(keepGoing ? ['--keep-going'] : [])], {
-      cwd: p.dir,
-      env: { ...env, PHOENIX_SIM_FAULTS: faults },
-    });
-    const faultyCalls = callLog(p.simRoot).slice(before);
-    const fired = readJson(path.join(p.simRoot, 'sim', 'faults-state.json'))?.fired ?? {};
-    const injected = Object.values(fired).reduce((a, b) => a + b, 0);
-    const failedCalls = faultyCalls.filter((c) => c.exit !== 0).length;
-    const locksAfterFault = locksOf(p.simRoot);
-    const buildLockAfterFault = buildLock(p.simRoot) !== undefined;
-
-    const c = await converge(p, env);
-    const calls = callLog(p.simRoot).slice(before);
-    const { recoveries, replacements } = classifyDestroys(calls);
-    const foreignTouched =
-      guests(p.simRoot).get(FOREIGN)?.text !== foreignBefore ||
-      calls.some((x) => (x.cmd === 'pct' || x.cmd === 'qm') && x.args.includes(String(FOREIGN)));
-    const problems = c.reruns === undefined ? ['did not converge'] : [];
-    problems.push(...audit(p.simRoot, [...fleet, { vmid: FOREIGN, template: false }]));
-    const rerunText = c.outputs.map((o) => o.stdout + o.stderr).join('\n');
-    const result = {
-      seed,
-      faults,
-      keepGoing,
-      faultyExit: faulty.status,
-      faultyCalls: faultyCalls.length,
-      failedCalls,
-      injected,
-      locksAfterFault,
-      buildLockAfterFault,
-      reruns: c.reruns,
-      converged: c.reruns !== undefined && problems.length === 0,
-      recoveries,
-      replacements,
-      foreignTouched,
-      locksAfterConvergence: locksOf(p.simRoot),
-      buildLockAfterConvergence: buildLock(p.simRoot) !== undefined,
-      recoveryMessages: recoveryMessages(rerunText),
-      stackTrace: /^\s+at .+:\d+:\d+\)?$/m.test(faulty.stderr + rerunText),
-      problems,
-      dir: p.dir,
-    };
-    // Keep the evidence of a failed run; drop the rest.
-    if (result.converged && !replacements.length && !foreignTouched) p.remove();
-    else {
-      writeFileSync(path.join(p.dir, 'faulty.out'), `${faulty.stdout}\n--- stderr\n${faulty.stderr}`);
-      writeFileSync(path.join(p.dir, 'reruns.out'), rerunText);
-    }
-    return result;
-  } catch (error) {
-    return {
-      seed,
-      converged: false,
-      problems: [String(error)],
-      dir: p.dir,
-      replacements: [],
-      recoveries: [],
-    };
-  }
+  const pFail = 0.05 + rand() * 0.05;
+  const faults = `seed=${seed},p=${pFail.toFixed(3)};seed=${seed},p=${(pFail / 4).toFixed(3)},mode=crash`;
+  // Odd seeds build with --keep-going: more of the fleet is attempted, so more faults land.
+  return faultRun({ seed, fleet, fixture: FIXTURE, faults, keepGoing: seed % 2 === 1 });
 }
 
 const started = Date.now();
@@ -167,6 +62,7 @@ const summary = {
   convergedPct: Math.round((1000 * converged.length) / n) / 10,
   faultyRunsFailed: results.filter((r) => r.faultyExit !== 0).length,
   injectedFaults: sum((r) => r.injected),
+  crashedCalls: sum((r) => r.crashedCalls),
   rerunsHistogram: hist,
   maxReruns: Math.max(0, ...converged.map((r) => r.reruns)),
   guestsLostOrReplaced: sum((r) => r.replacements.length),
@@ -208,7 +104,7 @@ if (WRITE) {
       `| runs | ${n} |`,
       `| converged (nothing stale after plain re-runs, every guest present, no locks) | **${converged.length}/${n} (${summary.convergedPct} %)** |`,
       `| faulty builds that failed (exit ≠ 0) | ${summary.faultyRunsFailed} |`,
-      `| faults injected (failed + killed Proxmox calls) | ${summary.injectedFaults} |`,
+      `| faults injected (failed + killed Proxmox calls) | ${summary.injectedFaults} (${summary.crashedCalls} killed mid-task) |`,
       `| re-runs needed (count: runs) | ${h || '—'} |`,
       `| guests lost or replaced | **${summary.guestsLostOrReplaced}** |`,
       `| foreign guest (CT ${FOREIGN}) touched | **${summary.foreignGuestTouched}** |`,

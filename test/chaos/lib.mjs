@@ -2,7 +2,7 @@
 // simulated host, the real CLI in a child process, and readers for what the host looks like
 // afterwards (guests, `lock:` lines, the build lock, the call log). Plain Node, no test runner:
 // the campaigns run for many minutes and report figures, they are not part of `npm test`.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -235,4 +235,114 @@ export async function pool(items, limit, job) {
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** The guest outside the config that every campaign plants on the host and expects untouched. */
+export const FOREIGN = 555;
+
+const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+
+/** Runs one of the simulator's commands directly (not through Phoenix). */
+export function simCmd(p, cmd, args) {
+  return spawnSync(process.execPath, [path.join(ROOT, 'bin', 'sim', cmd), ...args], {
+    cwd: p.dir,
+    env: { ...process.env, PHOENIX_SIM_ROOT: p.simRoot, PHOENIX_SIM_SPEED: '0' },
+    encoding: 'utf8',
+  });
+}
+
+/** Plants CT 555 (not in the config) on the simulated host; returns its conf text. */
+export function plantForeign(p) {
+  const made = simCmd(p, 'pct', [
+    'create',
+    String(FOREIGN),
+    'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst',
+    '--rootfs',
+    'local-lvm:4',
+    '--hostname',
+    'foreign',
+  ]);
+  if (made.status !== 0) throw new Error(`cannot create the foreign guest: ${made.stderr}`);
+  return guests(p.simRoot).get(FOREIGN)?.text;
+}
+
+/**
+ * One run of a fault campaign: a fresh host with the foreign guest, a build with
+ * PHOENIX_SIM_FAULTS=`faults`, then plain re-runs until nothing is stale; returns the figures.
+ * The project folder is kept (with faulty.out and reruns.out) when the run went wrong.
+ */
+export async function faultRun({
+  seed,
+  fleet,
+  fixture,
+  faults,
+  keepGoing = false,
+  label = String(seed),
+  maxReruns = 5,
+}) {
+  const p = project(fixture, `phoenix-fault-${label.replace(/\W+/g, '-')}-`);
+  const env = { PHOENIX_SIM_ROOT: p.simRoot };
+  try {
+    const foreignBefore = plantForeign(p);
+    const before = callLog(p.simRoot).length;
+    const faulty = await phoenix(['build', '--sim', ...(keepGoing ? ['--keep-going'] : [])], {
+      cwd: p.dir,
+      env: { ...env, PHOENIX_SIM_FAULTS: faults },
+    });
+    const faultyCalls = callLog(p.simRoot).slice(before);
+    const fired = readJson(path.join(p.simRoot, 'sim', 'faults-state.json'))?.fired ?? {};
+    const injected = Object.values(fired).reduce((a, b) => a + b, 0);
+    const locksAfterFault = locksOf(p.simRoot);
+    const buildLockAfterFault = buildLock(p.simRoot) !== undefined;
+
+    const c = await converge(p, env, maxReruns);
+    const calls = callLog(p.simRoot).slice(before);
+    const { recoveries, replacements } = classifyDestroys(calls);
+    const foreignTouched =
+      guests(p.simRoot).get(FOREIGN)?.text !== foreignBefore ||
+      calls.some((x) => (x.cmd === 'pct' || x.cmd === 'qm') && x.args.includes(String(FOREIGN)));
+    const problems = c.reruns === undefined ? [`did not converge in ${maxReruns} re-runs`] : [];
+    problems.push(...audit(p.simRoot, [...fleet, { vmid: FOREIGN, template: false }]));
+    const rerunText = c.outputs.map((o) => o.stdout + o.stderr).join('\n');
+    const result = {
+      seed,
+      label,
+      faults,
+      keepGoing,
+      faultyExit: faulty.status,
+      faultyCalls: faultyCalls.length,
+      failedCalls: faultyCalls.filter((x) => x.exit !== 0).length,
+      crashedCalls: faultyCalls.filter((x) => x.signal).length,
+      injected,
+      locksAfterFault,
+      buildLockAfterFault,
+      reruns: c.reruns,
+      converged: c.reruns !== undefined && problems.length === 0,
+      recoveries,
+      replacements,
+      foreignTouched,
+      locksAfterConvergence: locksOf(p.simRoot),
+      buildLockAfterConvergence: buildLock(p.simRoot) !== undefined,
+      recoveryMessages: recoveryMessages(rerunText),
+      stackTrace: /^\s+at .+:\d+:\d+\)?$/m.test(faulty.stderr + rerunText),
+      problems,
+      dir: p.dir,
+    };
+    if (result.converged && !replacements.length && !foreignTouched) p.remove();
+    else {
+      writeFileSync(path.join(p.dir, 'faulty.out'), `${faulty.stdout}\n--- stderr\n${faulty.stderr}`);
+      writeFileSync(path.join(p.dir, 'reruns.out'), rerunText);
+    }
+    return result;
+  } catch (error) {
+    return {
+      seed,
+      label,
+      converged: false,
+      problems: [String(error)],
+      dir: p.dir,
+      replacements: [],
+      recoveries: [],
+    };
+  }
 }

@@ -12,6 +12,7 @@ const extra = process.argv.slice(2);
 const steps = [
   [process.execPath, [path.join(root, 'scripts', 'build.mjs')]],
   [process.execPath, [path.join(here, 'fault-campaign.chaos.mjs'), '--write', 'RELIABILITY.md', ...extra]],
+  [process.execPath, [path.join(here, 'crash-points.chaos.mjs'), '--write', 'RELIABILITY.md']],
   [process.execPath, [path.join(here, 'kill-campaign.chaos.mjs'), '--write', 'RELIABILITY.md', ...extra]],
   [
     path.join(root, 'node_modules', '.bin', 'vitest'),

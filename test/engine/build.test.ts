@@ -34,7 +34,7 @@ function edit(p: Project, file: string, from: string | RegExp, to: string) {
   writeFileSync(f, next);
 }
 
-describe('build one guest (small fixture: template 900, clones 103 and 104)', () => {
+describe('build one guest (small fixture: template 900, clones 103 and 104)', { timeout: 240_000 }, () => {
   let p: Project;
   beforeAll(() => {
     p = project('small');
@@ -153,7 +153,7 @@ describe('build one guest (small fixture: template 900, clones 103 and 104)', ()
   });
 });
 
-describe('the whole fleet fixture', () => {
+describe('the whole fleet fixture', { timeout: 240_000 }, () => {
   it('builds, then a second run does nothing', () => {
     const p = project('fleet');
     const r = p.events(['build', '--sim', '-j', '4']);
@@ -194,7 +194,7 @@ describe('the whole fleet fixture', () => {
   });
 });
 
-describe('state reads cost O(1) host calls', () => {
+describe('state reads cost O(1) host calls', { timeout: 300_000 }, () => {
   function fleetOf(n: number): string {
     const clones = Array.from({ length: n - 1 }, (_, i) => {
       const id = 200 + i;
@@ -228,5 +228,5 @@ ${clones}
       counts.push(read.hostCalls);
     }
     expect(counts[0]).toBe(counts[1]);
-  }, 240_000);
+  });
 });

@@ -33,5 +33,5 @@ describe('interrupt', () => {
     const again = p.run(['build', '--sim']);
     expect(again.status, again.stderr).toBe(0);
     expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
-  }, 120_000);
+  }, 240_000);
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { project } from './helpers.js';
 
-describe('VMs', () => {
+describe('VMs', { timeout: 240_000 }, () => {
   it('apply the cloud-init password and keys, and keep the password out of plans and logs', () => {
     const p = project('fleet');
     const file = path.join(p.dir, 'phoenix.config.ts');

@@ -1,5 +1,5 @@
 // Issue #6 "done when", through the real CLI on the simulator.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isRead, type Project, project } from './helpers.js';
@@ -55,6 +55,16 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
     expect(owners[`${base}/101/logs`]).toMatchObject({ user: '100033', group: '33' });
     expect(owners[`${base}/101/ssl`]).toMatchObject({ user: '100000', group: '100000' });
     expect(owners[`${base}/103/ssl`]).toMatchObject({ user: '100000', group: '100000' });
+    for (const d of ['101/logs', '101/ssl', '103/ssl'])
+      expect(existsSync(path.join(p.simRoot, base, d))).toBe(true);
+    // Made before the mounts were attached (a bind mount of a missing folder fails at start).
+    const calls = p.calls();
+    const firstChown = calls.findIndex((c) => c.cmd === 'chown');
+    const mpSet = calls.findIndex(
+      (c) => c.cmd === 'pct' && c.args[0] === 'set' && c.args[1] === '101' && c.args.includes('--mp0'),
+    );
+    expect(firstChown).toBeGreaterThanOrEqual(0);
+    expect(firstChown).toBeLessThan(mpSet);
   });
 
   it('a second build changes nothing', () => {

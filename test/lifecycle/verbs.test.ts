@@ -101,7 +101,7 @@ describe('start / stop / restart', () => {
     execRules(p, []);
     const ok = p.run(['start', '105', '--sim']);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('103 ca: healthy');
+    expect(ok.stdout).toContain('103 ca is running already');
     for (const id of [103, 104, 105]) expect(status(p, id)).toBe('running');
   });
 
