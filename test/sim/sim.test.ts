@@ -65,6 +65,23 @@ describe('argument validation (official schema)', () => {
   });
 });
 
+describe('requires (check_object)', () => {
+  it('rejects a key given without the key it requires, in property strings and among parameters', () => {
+    const sim = makeSim();
+    expect(sim.run('qm', ['create', '100', '--name', 'a']).code).toBe(0);
+    const gw = sim.run('qm', ['set', '100', '--ipconfig0', 'gw=10.0.0.1']);
+    expect(gw.code).toBe(255);
+    expect(gw.stderr).toContain(
+      "ipconfig0: invalid format - format error\nipconfig0.ip: missing property - 'ipconfig0.gw' requires this property\n",
+    );
+    expect(sim.run('qm', ['set', '100', '--ipconfig0', 'ip=10.0.0.5/24,gw=10.0.0.1']).code).toBe(0);
+    const force = sim.run('qm', ['set', '100', '--force', '1', '--name', 'b']);
+    expect(force.stderr).toBe(
+      "400 Parameter verification failed.\ndelete: missing property - 'force' requires this property\nqm set <vmid> [OPTIONS]\n",
+    );
+  });
+});
+
 describe('qemu netN forms (qemu-server $net_fmt: model is the default key, <model>=<mac> an alias)', () => {
   it('accepts <model>=<mac>, model=/macaddr= and a bare model, and writes <model>=<mac>', () => {
     const sim = makeSim();
