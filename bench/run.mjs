@@ -17,7 +17,7 @@ import { writeFleet } from './fleet-gen.mjs';
 import { callMix, durationsFromTrace, makespanBound } from './lib/bound.mjs';
 import { bundleEngine, ROOT } from './lib/engine.mjs';
 import { makefileFor } from './lib/makefile.mjs';
-import { lastRunEvents, machine, phoenix, run, stats } from './lib/measure.mjs';
+import { appRoot, lastRunEvents, machine, phoenix, run, stats, useApp } from './lib/measure.mjs';
 import { compareResults, readFindings, renderReport } from './lib/report.mjs';
 
 const args = process.argv.slice(2);
@@ -67,6 +67,16 @@ const startedAt = Date.now();
 
 await bundleEngine();
 process.env.PHOENIX_BENCH_REUSE_BUNDLE = '1';
+// Measure a snapshot of the build as it is now (others may rebuild dist/ while this runs).
+{
+  const app = path.join(work, 'app');
+  for (const sub of ['bin', 'dist'])
+    fs.cpSync(path.join(ROOT, sub), path.join(app, sub), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(app, 'package.json'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(app, 'node_modules'));
+  useApp(app);
+  process.env.PHOENIX_BENCH_APP = app;
+}
 const { LATENCY_S } = await import(path.join(ROOT, 'dist/bench-engine.mjs'));
 
 /** A folder with the fleet's config and scripts: 'top' = the repository's phoenix.config.ts. */
@@ -136,7 +146,7 @@ const metric = (key, v, unit) => {
   for (let i = 0; i < 7; i++) {
     samples.push(
       (
-        await run([path.join(ROOT, 'bin/sim/pvesh'), 'get', '/version', '--output-format', 'json'], {
+        await run([path.join(appRoot(), 'bin/sim/pvesh'), 'get', '/version', '--output-format', 'json'], {
           cwd: dir,
           env: { PHOENIX_SIM_ROOT: path.join(dir, 'sim'), PHOENIX_SIM_SPEED: '0' },
         })

@@ -4,10 +4,15 @@
 // (a) prepare built hosts of 100 and 1000 guests for the no-op benchmark in minutes rather than an
 // hour, and (b) trace which host calls each target makes and what the latency model charges for
 // them (at speed 0, -j 1, so every call belongs to the one running target), for the bound.
+import fs from 'node:fs';
 import path from 'node:path';
-import { loadEngine } from './engine.mjs';
+import { loadEngine, ROOT } from './engine.mjs';
 
-const SIM_COMMANDS = new Set(['pct', 'qm', 'pvesh', 'pvesm', 'zfs', 'chown']);
+// The simulator's commands are whatever bin/sim holds (pct, qm, pvesh, pvesm and host tools like
+// zfs, chown, mkdir, stat). Anything else would run on this machine for real, so only read-only
+// commands Phoenix uses to read the host (grep over the state folder) may pass through.
+const SIM_COMMANDS = new Set(fs.readdirSync(path.join(ROOT, 'bin/sim')));
+const PASS_THROUGH = new Set(['grep']);
 
 /**
  * Builds `configFile` on the simulated host `simRoot` at speed 0, in process.
@@ -37,6 +42,9 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
   class InProcRunner extends E.LocalRunner {
     async run(cmd, args, opts = {}) {
       if (!SIM_COMMANDS.has(cmd)) {
+        if (!PASS_THROUGH.has(cmd)) {
+          throw new Error(`bench in-process runner: '${cmd}' is neither a simulator command nor read-only`);
+        }
         const r = await super.run(cmd, args, opts);
         if (trace) calls.push({ target: current, cmd, args, exit: r.exitCode, charged: 0 });
         return r;
@@ -63,7 +71,7 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
   const host = new E.Host(runner);
   const read = await host.readState(E.readNeeds(config));
   if (!read.ok) throw new Error(read.error);
-  const history = new E.History(historyDir ?? path.join(path.dirname(config.file), '.phoenix-bench'));
+  const history = new E.History(historyDir ?? path.join(path.dirname(config.file), '.phoenix', 'bench-seed'));
   const events = [];
   const result = await E.execute({
     config,

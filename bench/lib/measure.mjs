@@ -6,7 +6,17 @@ import path from 'node:path';
 import { ROOT } from './engine.mjs';
 
 const PRELOAD = path.join(ROOT, 'bench/lib/rss-preload.mjs');
-const PHOENIX = path.join(ROOT, 'bin/phoenix.js');
+let app = ROOT;
+
+/**
+ * Runs Phoenix and the simulator from `dir`, a snapshot of the repository's `bin/` and `dist/`
+ * taken when the benchmark started: others rebuilding `dist/` meanwhile must not change what is
+ * measured half-way through.
+ */
+export function useApp(dir) {
+  app = dir;
+}
+export const appRoot = () => app;
 
 /** min / median / max of numbers (median of an even count: the mean of the middle two). */
 export function stats(xs) {
@@ -63,7 +73,7 @@ export async function phoenix(dir, args, { speed, env = {} } = {}) {
   const callsFile = path.join(simRoot, 'calls.jsonl');
   const rssFile = path.join(os.tmpdir(), `phoenix-bench-rss-${process.pid}-${Date.now()}`);
   const before = countLines(callsFile);
-  const r = await run([process.execPath, '--import', PRELOAD, PHOENIX, ...args], {
+  const r = await run([process.execPath, '--import', PRELOAD, path.join(app, 'bin/phoenix.js'), ...args], {
     cwd: dir,
     env: {
       PHOENIX_SIM_ROOT: simRoot,

@@ -27,7 +27,7 @@ const t2 = performance.now();
 const root = path.resolve(simRoot);
 E.ensureSimHost(root, E.simNeeds(loaded.value), false);
 const runner = new E.LocalRunner('sim', root, {
-  PATH: `${path.join(ROOT, 'bin/sim')}${path.delimiter}${process.env.PATH}`,
+  PATH: `${path.join(process.env.PHOENIX_BENCH_APP ?? ROOT, 'bin/sim')}${path.delimiter}${process.env.PATH}`,
   PHOENIX_SIM_ROOT: root,
 });
 const host = new E.Host(runner);

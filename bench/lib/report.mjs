@@ -135,12 +135,13 @@ export function renderReport(r, findings) {
       '| fleet | speed | -j | targets | runs | Phoenix makespan s | bound s (dominant term) | vs bound | make, model durations s | make, measured durations s | -j 1 s |',
     );
     L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const row of full.filter((x) => x.failed)) {
-      L.push(
-        `| ${fleetName(row.fleet)} | ${row.speed} | ${row.jobs} | ${row.targets} | 0 | every run failed (see *Findings*) | ${f1(row.model.bound)} | | | | |`,
-      );
-    }
-    for (const row of full.filter((x) => !x.failed)) {
+    for (const row of full) {
+      if (row.failed) {
+        L.push(
+          `| ${fleetName(row.fleet)} | ${row.speed} | ${row.jobs} | ${row.targets} | 0 | every run failed (see *Notes from this run*) | ${f1(row.model.bound)} (${row.model.dominant}) | | | | |`,
+        );
+        continue;
+      }
       const j1 =
         row.j1?.makespanS === undefined && row.j1
           ? 'failed'

@@ -30,8 +30,10 @@ export function makeHost(flags: HostFlags): Result<Host, string> {
     return { ok: false, error: '--host and --sim exclude each other' };
   if (flags.sim || flags.simStrict) return { ok: true, value: new Host(simRunner(simRoot())) };
   if (flags.host) {
-    const m = /^ssh:\/\/([^/\s]+)\/?$/.exec(flags.host);
-    if (!m) return { ok: false, error: `--host ${flags.host}: expected ssh://user@host` };
+    // User and host are plain names: a leading `-` would reach ssh as an option (-oProxyCommand=...).
+    const m = /^ssh:\/\/((?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?[A-Za-z0-9:][A-Za-z0-9.:-]*)\/?$/.exec(flags.host);
+    if (!m)
+      return { ok: false, error: `--host ${flags.host}: expected ssh://user@host (letters, digits, . _ -)` };
     return { ok: true, value: new Host(new SshRunner(m[1]!)) };
   }
   return { ok: true, value: new Host(localRunner()) };

@@ -46,6 +46,9 @@ export function hostDirsTarget(g: LxcGuest, deps: string[]): Target | undefined 
     locks: () => [`guest:${g.vmid}`, 'host:dirs'],
     run: async (ctx: StepContext) => {
       const r = await ensureHostDirs(ctx.host, g, ctx.log);
+      // Other guests sharing a folder are judged on the state read before this step: update it.
+      const known = hostDirsOf(ctx.state);
+      if (known) for (const [p, o] of r.owners) known.set(p, o);
       if (r.error) throw new StepError(r.error);
       if (r.left.length) {
         throw new StepError(

@@ -147,9 +147,9 @@ export async function ensureHostDirs(
   host: DirHost,
   g: LxcGuest,
   log: (line: string) => void = () => {},
-): Promise<{ changed: boolean; left: Drift[]; error?: string }> {
+): Promise<{ changed: boolean; left: Drift[]; owners: Map<string, HostOwner>; error?: string }> {
   const dirs = declaredHostDirs(g);
-  if (!dirs.length) return { changed: false, left: [] };
+  if (!dirs.length) return { changed: false, left: [], owners: new Map() };
   const paths = [...new Set(dirs.map((d) => d.path))];
   const before = await readHostDirOwners(host, paths);
   const cmds = hostDirCommands(dirs, before);
@@ -160,9 +160,10 @@ export async function ensureHostDirs(
       return {
         changed: true,
         left: [],
+        owners: before,
         error: `${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`,
       };
   }
   const after = await readHostDirOwners(host, paths);
-  return { changed: cmds.length > 0, left: hostDirDrifts(g, after) };
+  return { changed: cmds.length > 0, left: hostDirDrifts(g, after), owners: after };
 }

@@ -23,6 +23,20 @@ export interface ReadNeeds {
   listContent: Array<{ node: string; storage: string }>;
   /** Read /etc/subuid and /etc/subgid (some guest declares an idmap). */
   idFiles?: boolean;
+  /** Host folders behind bind mounts whose owners are read (one `stat` for all). */
+  hostDirs?: string[];
+}
+
+// `stat -c '%u:%g %n' -- paths...`: one line per existing path (missing ones go to stderr).
+const STAT_ARGS = ['-c', '%u:%g %n', '--'];
+
+function parseStat(stdout: string): Map<string, { uid: number; gid: number }> {
+  const out = new Map<string, { uid: number; gid: number }>();
+  for (const line of stdout.split('\n')) {
+    const m = /^(\d+):(\d+) (.+)$/.exec(line.trimEnd());
+    if (m) out.set(m[3]!, { uid: Number(m[1]), gid: Number(m[2]) });
+  }
+  return out;
 }
 
 export type ReadResult = { ok: true; value: HostState } | { ok: false; error: string };
@@ -63,6 +77,9 @@ export class Host {
           this.runner.readFile('/etc/subuid').catch(() => undefined),
           this.runner.readFile('/etc/subgid').catch(() => undefined),
         ])
+      : undefined;
+    const dirs = needs.hostDirs?.length
+      ? this.runner.run('stat', [...STAT_ARGS, ...needs.hostDirs])
       : undefined;
     const [grep, nodes] = await Promise.all([
       this.runner.run('grep', [
@@ -140,6 +157,12 @@ export class Host {
       const set = state.volumes.get(c.node) ?? new Set<string>();
       for (const v of content.value as Array<{ volid?: string }>) if (v.volid) set.add(v.volid);
       state.volumes.set(c.node, set);
+    }
+    if (dirs) {
+      // stat exits 1 when some path is missing but still prints the others.
+      const r = await dirs;
+      if (r.exitCode > 1) return { ok: false, error: `cannot stat the host folders: ${r.stderr.trim()}` };
+      state.hostDirs = parseStat(r.stdout);
     }
     if (idFiles) {
       const [uid, gid] = await idFiles;

@@ -82,6 +82,7 @@ export class LocalRunner implements CommandRunner {
   }
 
   async writeFile(hostPath: string, content: string): Promise<void> {
+    this.calls.writes++;
     const file = this.mapPath(hostPath);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.phoenix-${process.pid}.tmp`;

@@ -39,6 +39,8 @@ export interface HostState {
   firewall: Map<Vmid, string>;
   /** `/etc/subuid` and `/etc/subgid`, read only when a guest declares an idmap. */
   subids?: { uid: string; gid: string };
+  /** Owners of the host folders behind bind mounts (one `stat`); a missing folder is absent. */
+  hostDirs?: Map<string, { uid: number; gid: number }>;
 }
 
 export function emptyHostState(): HostState {

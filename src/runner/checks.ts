@@ -2,6 +2,9 @@
 // plan needs exists and allows the content it is used for (Proxmox content types). A plan that
 // cannot succeed fails here — in --dry-run too — naming what is missing.
 import type { Config, ContentType, Guest } from '../dsl/model.js';
+import { hostDirConflicts, hostDirPaths } from '../lifecycle/hostdirs.js';
+import { describeLoss, lossOf } from '../lifecycle/volumes.js';
+import { formatSize, GiB, parsePropertyString, parseSize } from '../pve/format/index.js';
 import type { ReadNeeds } from '../pve/host.js';
 import { descriptionOf, type HostState } from '../pve/state.js';
 import type { Verdict } from './staleness.js';
@@ -22,7 +25,7 @@ export function readNeeds(config: Config): ReadNeeds {
     if (sid) content.set(`${node}/${sid}`, { node, storage: sid });
   }
   const idFiles = [...config.guests.values()].some((g) => g.kind === 'lxc' && g.idmap.length > 0);
-  return { nodes: [...nodes], listContent: [...content.values()], idFiles };
+  return { nodes: [...nodes], listContent: [...content.values()], idFiles, hostDirs: hostDirPaths(config) };
 }
 
 export function planChecks(
@@ -31,8 +34,20 @@ export function planChecks(
   verdicts: Map<string, Verdict>,
   allowReplace: boolean,
 ): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...hostDirConflicts(config)];
   const staleGuests = new Map<number, Set<string>>();
+  const selectedGuests = new Set<number>();
+  for (const v of verdicts.values()) selectedGuests.add(v.guest);
+  for (const vmid of selectedGuests) {
+    const g = config.guests.get(vmid);
+    const gs = state.guests.get(vmid);
+    const exists = g && verdicts.get(`${g.kind}/${vmid}:exists`);
+    // A guest being re-created gets its declared size anyway.
+    if (g && gs && !(exists?.stale && exists.effect === 'replace')) {
+      const p = shrinkProblem(g, gs.current.props);
+      if (p) problems.push(p);
+    }
+  }
   for (const v of verdicts.values()) {
     if (!v.stale) continue;
     const names = staleGuests.get(v.guest) ?? new Set<string>();
@@ -118,7 +133,7 @@ export function planChecks(
       const v = verdicts.get(`${g.kind}/${vmid}:${s}`);
       if (v?.effect === 'replace' && !allowReplace) {
         problems.push(
-          `${v.target}: needs to replace guest ${vmid} (${v.reasons.map((r) => ('field' in r ? `${r.field}` : r.kind)).join(', ')}); pass --allow-replace to destroy and re-create it`,
+          `${v.target}: needs to replace guest ${vmid} (${v.reasons.map((r) => ('field' in r ? `${r.field}` : r.kind)).join(', ')})${lostText(state, vmid)}; pass --allow-replace to destroy and re-create it`,
         );
       }
     }
@@ -126,20 +141,74 @@ export function planChecks(
   return problems;
 }
 
-/** Clones whose source was rebuilt after they were made, under `onSourceChange: 'warn'`. */
-export function sourceWarnings(config: Config, state: HostState): string[] {
-  const out: string[] = [];
+/** `; it would lose: rootfs ... (8G); snapshots: base` for a guest on the host. */
+export function lostText(state: HostState, vmid: number): string {
+  const gs = state.guests.get(vmid);
+  const lost = gs ? describeLoss(lossOf(gs)) : [];
+  return lost.length ? `; it would lose: ${lost.join('; ')}` : '';
+}
+
+/** A declared disk smaller than the guest's: Proxmox only grows disks. */
+function shrinkProblem(g: Guest, props: Record<string, string>): string | undefined {
+  const sizeOf = (value: string | undefined, key: string) => {
+    if (!value) return undefined;
+    const p = parsePropertyString(value, key);
+    return p.ok && p.value.size ? parseSize(p.value.size) : undefined;
+  };
+  if (g.kind === 'lxc') {
+    const have = sizeOf(props.rootfs, 'volume');
+    const want = g.rootfs.sizeGb * GiB;
+    if (have !== undefined && have > want)
+      return `guest ${g.vmid}: rootfs is ${formatSize(have)} on the host, declared ${g.rootfs.sizeGb}G: Proxmox cannot shrink a disk (grow only; pct resize refuses 'unable to shrink disk size')`;
+  } else if (g.diskGb !== undefined) {
+    const have = sizeOf(props.scsi0, 'file');
+    if (have !== undefined && have > g.diskGb * GiB)
+      return `guest ${g.vmid}: disk scsi0 is ${formatSize(have)} on the host, declared ${g.diskGb}G: Proxmox cannot shrink a disk (grow only; qm resize says 'shrinking disks is not supported')`;
+  }
+  return undefined;
+}
+
+export interface OutdatedClone {
+  vmid: number;
+  source: number;
+  text: string;
+}
+
+/**
+ * Clones whose source was rebuilt after they were made (any `onSourceChange`: under 'replace'
+ * the plan re-clones them anyway). A clone whose `exists` is already stale in `verdicts` (its
+ * source changed in the config, or it is being re-created) is not outdated: it is being replaced.
+ */
+export function outdatedClones(
+  config: Config,
+  state: HostState,
+  verdicts?: Map<string, Verdict>,
+): OutdatedClone[] {
+  const out: OutdatedClone[] = [];
   for (const g of config.guests.values()) {
-    if (g.cloneFrom === undefined || g.onSourceChange !== 'warn') continue;
+    if (g.cloneFrom === undefined) continue;
+    if (verdicts?.get(`${g.kind}/${g.vmid}:exists`)?.stale) continue;
     const gs = state.guests.get(g.vmid);
     const src = state.guests.get(g.cloneFrom);
     if (!gs || !src) continue;
     const stamps = readStamps(descriptionOf(gs), g.vmid);
     const recorded = stamps.by === g.vmid ? stamps.targets.source : undefined;
     if (recorded === undefined || recorded === sourceIdentity(descriptionOf(src), g.cloneFrom)) continue;
-    out.push(
-      `guest ${g.vmid} was cloned from ${g.cloneFrom} before ${g.cloneFrom} was rebuilt; it keeps the old base (onSourceChange: 'warn'; 'replace' re-clones it)`,
-    );
+    out.push({
+      vmid: g.vmid,
+      source: g.cloneFrom,
+      text: `cloned before ${g.cloneFrom} was rebuilt`,
+    });
   }
   return out;
+}
+
+/** Clones whose source was rebuilt after they were made, under `onSourceChange: 'warn'`. */
+export function sourceWarnings(config: Config, state: HostState, verdicts?: Map<string, Verdict>): string[] {
+  return outdatedClones(config, state, verdicts)
+    .filter((o) => config.guests.get(o.vmid)?.onSourceChange === 'warn')
+    .map(
+      (o) =>
+        `guest ${o.vmid} was cloned from ${o.source} before ${o.source} was rebuilt; it keeps the old base (onSourceChange: 'warn'; 'replace' re-clones it)`,
+    );
 }

@@ -137,7 +137,10 @@ export function plan(req: PlanRequest): Map<string, Verdict> {
     }
     if (target.name === 'exists' && v.stale) renewed.set(target.guest, id);
     if (target.name === 'exists' && v.stale && v.effect === 'replace') replaced.set(target.guest, id);
-    const by = replaced.get(target.guest) ?? renewedDependency(target, req.targets, renewed);
+    const after = (target.staleAfter ?? [])
+      .map((name) => `${target.kind}/${target.guest}:${name}`)
+      .find((d) => out.get(d)?.stale);
+    const by = replaced.get(target.guest) ?? renewedDependency(target, req.targets, renewed) ?? after;
     if (by && by !== id) {
       const reason: Reason = { kind: 'dependency', target: by };
       v.reasons.push(reason);

@@ -9,6 +9,7 @@ import type { Config, Vmid } from '../dsl/model.js';
 import type { Host } from '../pve/host.js';
 import type { HostState } from '../pve/state.js';
 import { descriptionOf } from '../pve/state.js';
+import { lostText } from './checks.js';
 import type { Emit, FailureInfo } from './events.js';
 import type { History } from './history.js';
 import { judge, renewedDependency, type ScriptHasher } from './plan.js';
@@ -118,6 +119,8 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
 
   // Guests created anew in this run: their service dependents must provision again.
   const renewed = new Map<Vmid, string>();
+  // Targets whose step changed something in this run (for `staleAfter`).
+  const changedIds = new Set<string>();
 
   const runOne = async (id: string, keys: string[]) => {
     const target = req.targets.get(id)!;
@@ -128,6 +131,13 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         verdict.reasons.push({ kind: 'dependency', target: by });
         verdict.stale = true;
       }
+      const after = (target.staleAfter ?? [])
+        .map((name) => `${target.kind}/${target.guest}:${name}`)
+        .find((d) => changedIds.has(d));
+      if (after && !verdict.stale) {
+        verdict.reasons.push({ kind: 'dependency', target: after });
+        verdict.stale = true;
+      }
       if (!verdict.stale) {
         result.fresh.push(id);
         req.emit({ type: 'fresh', target: id, guest: target.guest });
@@ -136,7 +146,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       }
       if (verdict.effect === 'replace' && !req.allowReplace) {
         throw new StepError(
-          `${id} needs to replace guest ${target.guest} (${verdict.reasons.map(formatReason).join('; ')}); run with --allow-replace to destroy and re-create it`,
+          `${id} needs to replace guest ${target.guest} (${verdict.reasons.map(formatReason).join('; ')})${lostText(req.state, target.guest)}; run with --allow-replace to destroy and re-create it`,
         );
       }
       const eta = req.history.known(id) ? req.history.estimate(id) : undefined;
@@ -172,6 +182,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       const ms = Date.now() - started;
       req.history.record(id, ms);
       result.built.push(id);
+      if (changed) changedIds.add(id);
       if (target.name === 'exists') renewed.set(target.guest, id);
       req.emit({ type: 'done', target: id, guest: target.guest, changed, ms });
       complete(id);

@@ -112,6 +112,12 @@ export interface Target {
    * its source) already makes this target hold, so `--dry-run` need not list it. The scheduler judges it again anyway.
    */
   coveredByCreate?(ctx: TargetContext): boolean;
+  /**
+   * Names of this guest's targets whose changing run in this build makes this target stale: its
+   * output holds only after theirs did (the guest agent answers some time after a start), and
+   * the state read cannot show it.
+   */
+  staleAfter?: string[];
   /** Resource keys held while the step runs (`guest:103`, `guest:900` for a CT clone). */
   locks(ctx: TargetContext): string[];
   run(ctx: StepContext): Promise<StepResult>;

@@ -1,7 +1,13 @@
 // Helpers shared by the target modules: command results as step failures, guest lookups and
 // property-string comparison.
 import type { Guest, LxcGuest, VmGuest, Vmid } from '../dsl/model.js';
-import { parsePropertyString } from '../pve/format/index.js';
+import {
+  type GuestConf,
+  parseGuestConf,
+  parsePropertyString,
+  serializeGuestConf,
+} from '../pve/format/index.js';
+import { confPath } from '../pve/host.js';
 import type { CommandResult } from '../pve/runner.js';
 import type { GuestKind, GuestState } from '../pve/state.js';
 import { type Drift, type StepContext, StepError, type TargetContext } from '../runner/types.js';
@@ -99,4 +105,43 @@ export function sourceGuest(ctx: TargetContext): { vmid: Vmid; gs: GuestState | 
   const src = ctx.guest.cloneFrom;
   if (src === undefined) return undefined;
   return { vmid: src, gs: ctx.state.guests.get(src) };
+}
+
+/**
+ * Edits a CT's config file by hand — only for raw `lxc.*` lines, which pct cannot set (SEMANTICS
+ * §8 trap 21). pct rewrites the whole file under its flock, which this edit cannot take, so the
+ * CT is stopped first (nothing else of Phoenix touches it: the runner holds the guest lock), the
+ * file is re-read right before the write and refused when Proxmox holds a `lock:` on it, and
+ * re-read after the write: `check` names what did not stick. A CT that was running is started
+ * again. Returns the power state it leaves.
+ */
+export async function editStoppedConf(
+  ctx: StepContext,
+  edit: (conf: GuestConf) => void,
+  check: (gs: GuestState) => string | undefined,
+): Promise<'running' | 'stopped'> {
+  const vmid = String(ctx.guest.vmid);
+  const path = confPath(nodeOf(ctx), 'lxc', ctx.guest.vmid);
+  const wasRunning = ctx.gs?.status === 'running';
+  if (wasRunning) await must(ctx, 'pct', ['stop', vmid]);
+  const text = await ctx.host.readFile(path);
+  if (text === undefined) throw new StepError(`CT ${vmid} does not exist (${path} is gone)`);
+  const conf = parseGuestConf(text, 'lxc');
+  const lock = conf.main.props.lock;
+  if (lock) throw new StepError(`CT ${vmid} is locked (${lock}); not editing ${path}`);
+  edit(conf);
+  // A value with a line break would add lines of its own (an lxc.hook.* runs as root on the node).
+  const broken = conf.main.lxc.find(([k, v]) => /[\r\n]/.test(k + v));
+  if (broken)
+    throw new StepError(`CT ${vmid}: refusing to write ${broken[0]}: its value contains a line break`);
+  ctx.log(`write ${path}`);
+  await ctx.host.writeFile(path, serializeGuestConf(conf, 'lxc'));
+  const after = await reread(ctx, 'stopped');
+  const bad = check(after);
+  if (bad) throw new StepError(`${path}: ${bad} did not stick (another writer raced the edit?)`);
+  if (wasRunning) {
+    await must(ctx, 'pct', ['start', vmid]);
+    return 'running';
+  }
+  return 'stopped';
 }

@@ -2,7 +2,8 @@
 // image (VM: create, import the disk, add the cloud-init drive), or cloned from its source.
 // Creation inputs cannot change in place: a changed one plans a `replace`.
 import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
-import { descriptionOf } from '../pve/state.js';
+import { describeLoss, lossOf } from '../lifecycle/volumes.js';
+import { descriptionOf, type GuestState } from '../pve/state.js';
 import { readStamps, sourceIdentity, splitDescription, writeStamps } from '../runner/stamps.js';
 import {
   type Drift,
@@ -187,7 +188,7 @@ export function existsTarget(g: Guest): Target {
     observe,
     effect: (_ctx, obs) => (obs.kind === 'missing' ? 'create' : 'replace'),
     describe: (ctx) => {
-      const prefix = ctx.gs ? `destroy ${g.vmid}, then ` : '';
+      const prefix = ctx.gs ? `destroy ${g.vmid}${lossSuffix(ctx.gs)}, then ` : '';
       if (g.cloneFrom !== undefined) return prefix + showCommand(tool(g), cloneArgs(ctx, g, ''));
       if (isLxc(g)) return prefix + showCommand('pct', lxcCreateArgs(ctx, g, ''));
       return `${prefix}${showCommand('qm', vmCreateArgs(g, ''))}; import ${g.image}; add cloud-init drive`;
@@ -201,4 +202,10 @@ export function existsTarget(g: Guest): Target {
     },
     run,
   };
+}
+
+/** ` (loses: rootfs local-lvm:vm-103-disk-0 (8G); snapshots: base)` — what destroying it frees. */
+export function lossSuffix(gs: GuestState): string {
+  const lost = describeLoss(lossOf(gs));
+  return lost.length ? ` (loses: ${lost.join('; ')})` : '';
 }

@@ -1,20 +1,14 @@
 // LXC `config`: cores, memory, swap, hostname, networks, boot order, Proxmox features, DNS,
-// tags, notes, raw `lxc.*` lines (AppArmor, GPUs) and the guest firewall. Observed by comparing
+// tags, notes, GPU device entries, raw `lxc.*` lines (AppArmor) and the guest firewall. Observed by comparing
 // the host config (pending values applied, as `pct config` shows it) with the declaration.
 import type { BootDecl, FirewallDecl, LxcFeatures, LxcGuest, LxcNet } from '../dsl/model.js';
-import {
-  type GuestFirewall,
-  parseFirewall,
-  parseGuestConf,
-  serializeFirewall,
-  serializeGuestConf,
-} from '../pve/format/index.js';
-import { confPath } from '../pve/host.js';
+import { type GuestFirewall, parseFirewall, serializeFirewall } from '../pve/format/index.js';
 import { descriptionOf } from '../pve/state.js';
 import { readStamps, splitDescription, writeStamps } from '../runner/stamps.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { targetId } from '../runner/types.js';
-import { must, nodeOf, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+import { StepError, targetId } from '../runner/types.js';
+import { editStoppedConf, must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+import { firewallDrifts, isFirewallDrift } from './firewall.js';
 
 export function netString(n: LxcNet): string {
   const parts = [`name=${n.name}`, `bridge=${n.bridge}`];
@@ -60,7 +54,29 @@ export function lxcDeclared(g: LxcGuest): Record<string, string | undefined> {
     tags: g.tags?.length ? g.tags.join(';') : undefined,
   };
   for (const n of g.net) out[`net${n.index}`] = netString(n);
+  gpuDevices(g).forEach((dev, i) => {
+    out[`dev${i}`] = dev;
+  });
   return out;
+}
+
+/**
+ * NVIDIA passthrough as Proxmox device entries (PVE 8.1+ `devN: [path=]<dev>`): pct sets them
+ * without a conf-file edit, and Proxmox derives the cgroup rule from each device's real
+ * major:minor (pve-container LXC.pm update_lxc_config) — nvidia-uvm's major is dynamic, so the
+ * legacy tool's raw `c 234:* rwm` line was not reliable. A new devN is hot-plugged into a
+ * running CT; a changed one stays pending until the next start (the `running` target applies it).
+ */
+export function gpuDevices(g: LxcGuest): string[] {
+  if (!g.gpus.length) return [];
+  return [
+    ...g.gpus.map((i) => `/dev/nvidia${i}`),
+    '/dev/nvidiactl',
+    '/dev/nvidia-uvm',
+    '/dev/nvidia-uvm-tools',
+    '/dev/nvidia-caps/nvidia-cap1',
+    '/dev/nvidia-caps/nvidia-cap2',
+  ];
 }
 
 /**
@@ -81,7 +97,7 @@ export function lxcCreateOptions(g: LxcGuest): string[] {
 }
 
 // Changes Proxmox keeps pending on a running CT until its next start (pve-container Config.pm).
-const RESTART_KEYS = new Set(['features', 'nameserver', 'searchdomain', 'lxc', 'apparmor', 'gpus']);
+const RESTART_KEYS = new Set(['features', 'nameserver', 'searchdomain', 'lxc', 'apparmor']);
 
 function compare(key: string, host: string | undefined, want: string): boolean {
   if (want === '') return host !== undefined && host !== '';
@@ -90,6 +106,7 @@ function compare(key: string, host: string | undefined, want: string): boolean {
     return (
       [...(host ?? '').split(/[;, ]+/)].filter(Boolean).sort().join(';') !== want.split(';').sort().join(';')
     );
+  if (/^dev\d+$/.test(key)) return host === undefined || propsDiffer(host, want, 'path');
   if (key.startsWith('net') || key === 'features' || key === 'startup') {
     return (
       host === undefined ||
@@ -110,15 +127,6 @@ export function declaredRawLxc(g: LxcGuest): Array<[string, string]> {
   if (g.apparmor) {
     lines.push(['lxc.apparmor.profile', g.apparmor.profile]);
     if (g.apparmor.allowNesting) lines.push(['lxc.apparmor.allow_nesting', '1']);
-  }
-  if (g.gpus.length) {
-    // NVIDIA passthrough as the legacy tool wrote it: the device majors, then bind mounts.
-    lines.push(['lxc.cgroup2.devices.allow', 'c 195:* rwm'], ['lxc.cgroup2.devices.allow', 'c 234:* rwm']);
-    for (const i of g.gpus)
-      lines.push(['lxc.mount.entry', `/dev/nvidia${i} dev/nvidia${i} none bind,optional,create=file`]);
-    for (const dev of ['nvidiactl', 'nvidia-uvm', 'nvidia-uvm-tools']) {
-      lines.push(['lxc.mount.entry', `/dev/${dev} dev/${dev} none bind,optional,create=file`]);
-    }
   }
   return lines;
 }
@@ -147,19 +155,24 @@ export function declaredFirewall(fw: FirewallDecl): GuestFirewall {
   };
 }
 
-export function firewallDrift(ctx: TargetContext, fw: FirewallDecl | undefined): Drift | undefined {
-  if (!fw) return undefined;
+/** The declared `.fw` file; refuses values with line breaks (they would add rules of their own). */
+export function firewallFileText(vmid: number, fw: FirewallDecl): string {
+  const bad = fw.rules.find((r) => Object.values(r).some((v) => typeof v === 'string' && /[\r\n]/.test(v)));
+  if (bad)
+    throw new StepError(`guest ${vmid}: a firewall rule value contains a line break; not writing ${vmid}.fw`);
+  return serializeFirewall(declaredFirewall(fw));
+}
+
+/** One drift per firewall option and per rule (by position), with old and new values. */
+export function firewallDrift(ctx: TargetContext, fw: FirewallDecl | undefined): Drift[] {
+  if (!fw) return [];
   const hostText = ctx.state.firewall.get(ctx.guest.vmid);
-  const want = serializeFirewall(declaredFirewall(fw));
-  const have = hostText === undefined ? undefined : serializeFirewall(parseFirewall(hostText));
-  if (have === want) return undefined;
-  const count = (t: string | undefined) =>
-    t === undefined ? 'none' : `${parseFirewall(t).rules.length} rules`;
-  return {
-    field: 'firewall',
-    host: count(have),
-    declared: `${fw.rules.length} rules${fw.enabled ? '' : ' (disabled)'}`,
-  };
+  const want = declaredFirewall(fw);
+  // Equal files in canonical form are no drift, whatever the line-level comparison would say.
+  if (hostText !== undefined && serializeFirewall(parseFirewall(hostText)) === serializeFirewall(want))
+    return [];
+  const drifts = firewallDrifts(hostText, want);
+  return drifts.length ? drifts : [{ field: 'firewall', host: 'differs', declared: 'declared file' }];
 }
 
 export function notesDrift(ctx: TargetContext): Drift | undefined {
@@ -198,8 +211,7 @@ function observe(ctx: TargetContext): Observation {
   }
   const notes = notesDrift(ctx);
   if (notes) drifts.push(notes);
-  const fw = firewallDrift(ctx, g.firewall);
-  if (fw) drifts.push(fw);
+  drifts.push(...firewallDrift(ctx, g.firewall));
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
@@ -209,7 +221,7 @@ function setArgs(ctx: TargetContext, drifts: Drift[]): string[] {
   const del: string[] = [];
   const declared = lxcDeclared(g);
   for (const d of drifts) {
-    if (d.field === 'lxc' || d.field === 'firewall' || d.field === 'description') continue;
+    if (d.field === 'lxc' || isFirewallDrift(d) || d.field === 'description') continue;
     const want = d.declared ?? '';
     if (want === '' || declared[d.field] === '') del.push(d.field);
     else if (d.field.startsWith('net')) set.push(`--${d.field}`, keepHwaddr(want, d.host));
@@ -236,38 +248,44 @@ async function run(ctx: StepContext) {
   const args = setArgs(ctx, obs.drifts);
   if (obs.drifts.some((d) => d.field === 'description')) args.push('--description', notesWithStamps(ctx));
   if (args.length > 2) await must(ctx, 'pct', args);
+  let status: 'running' | 'stopped' | undefined;
   if (obs.drifts.some((d) => d.field === 'lxc')) {
-    await writeRawLxc(ctx, g);
     // Raw lines take effect at the next start, and Proxmox keeps no pending record of them
-    // (the `running` target could not tell): restart here, as the plan announced.
-    if (ctx.gs?.status === 'running') {
-      await must(ctx, 'pct', ['stop', String(g.vmid)]);
-      await must(ctx, 'pct', ['start', String(g.vmid)]);
-    }
+    // (the `running` target could not tell): the edit stops and starts the CT, as the plan announced.
+    status = await writeRawLxc(ctx, g);
   }
-  if (obs.drifts.some((d) => d.field === 'firewall') && g.firewall) {
+  if (obs.drifts.some(isFirewallDrift) && g.firewall) {
     const path = `/etc/pve/firewall/${g.vmid}.fw`;
     ctx.log(`write ${path}`);
-    await ctx.host.writeFile(path, serializeFirewall(declaredFirewall(g.firewall)));
+    const text = firewallFileText(g.vmid, g.firewall);
+    await ctx.host.writeFile(path, text);
+    ctx.state.firewall.set(g.vmid, text);
   }
-  await reread(ctx);
-  return { changed: true };
+  await reread(ctx, status);
+  return status ? { changed: true, status } : { changed: true };
 }
 
 /**
  * Raw `lxc.*` keys cannot be set through pct (Proxmox only reads them from the file), so the
- * file is rewritten: the main section keeps everything but the managed raw lines. The runner
- * holds this guest's lock, so no Phoenix step races the edit.
+ * file is rewritten — with the CT stopped and unlocked, and verified by re-reading it (see
+ * editStoppedConf): the main section keeps everything but the managed raw lines.
  */
-async function writeRawLxc(ctx: StepContext, g: LxcGuest): Promise<void> {
-  const path = confPath(nodeOf(ctx), 'lxc', g.vmid);
-  const text = await ctx.host.readFile(path);
-  if (text === undefined) return;
-  const conf = parseGuestConf(text, 'lxc');
-  const idmap = conf.main.lxc.filter(([k]) => k === 'lxc.idmap');
-  conf.main.lxc = [...declaredRawLxc(g), ...idmap];
-  ctx.log(`write raw lxc.* lines to ${path}`);
-  await ctx.host.writeFile(path, serializeGuestConf(conf, 'lxc'));
+async function writeRawLxc(ctx: StepContext, g: LxcGuest): Promise<'running' | 'stopped'> {
+  const want = declaredRawLxc(g).map(lineText).sort().join('\n');
+  const managed = (lxc: Array<[string, string]>) =>
+    lxc
+      .filter(([k]) => k !== 'lxc.idmap')
+      .map(lineText)
+      .sort()
+      .join('\n');
+  return editStoppedConf(
+    ctx,
+    (conf) => {
+      const idmap = conf.main.lxc.filter(([k]) => k === 'lxc.idmap');
+      conf.main.lxc = [...declaredRawLxc(g), ...idmap];
+    },
+    (gs) => (managed(gs.conf.main.lxc) === want ? undefined : 'raw lxc.* lines'),
+  );
 }
 
 export function lxcConfigTarget(g: LxcGuest): Target {
@@ -292,7 +310,7 @@ export function lxcConfigTarget(g: LxcGuest): Target {
       const args = setArgs(ctx, obs.drifts);
       if (args.length > 2) parts.push(showCommand('pct', args));
       if (obs.drifts.some((d) => d.field === 'lxc')) parts.push(`write lxc.* lines of ${g.vmid}.conf`);
-      if (obs.drifts.some((d) => d.field === 'firewall')) parts.push(`write firewall/${g.vmid}.fw`);
+      if (obs.drifts.some(isFirewallDrift)) parts.push(`write firewall/${g.vmid}.fw`);
       if (obs.drifts.some((d) => d.field === 'description')) parts.push('update notes');
       return parts.join('; ');
     },

@@ -2,11 +2,9 @@
 // unprivileged range starting at host id 100000) and the matching delegations for root in the
 // host's /etc/subuid and /etc/subgid, which LXC's newuidmap enforces at start.
 import type { IdMapDecl, LxcGuest } from '../dsl/model.js';
-import { parseGuestConf, serializeGuestConf } from '../pve/format/index.js';
-import { confPath } from '../pve/host.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
-import { must, nodeOf, reread } from './common.js';
+import { editStoppedConf, reread } from './common.js';
 
 const BASE = 100000;
 const RANGE = 65536;
@@ -15,7 +13,6 @@ const RANGE = 65536;
 export function fullIdmap(decls: IdMapDecl[], type: 'uid' | 'gid'): string[] {
   const letter = type === 'uid' ? 'u' : 'g';
   const mine = decls.filter((d) => d.type === type).sort((a, b) => a.containerId - b.containerId);
-  if (!mine.length) return [];
   const lines: string[] = [];
   let next = 0;
   for (const d of mine) {
@@ -27,8 +24,11 @@ export function fullIdmap(decls: IdMapDecl[], type: 'uid' | 'gid'): string[] {
   return lines;
 }
 
+// Any lxc.idmap line replaces Proxmox's default map for BOTH id types (pve-container LXC.pm
+// update_lxc_config writes the defaults only `if ($unprivileged && !$custom_idmap)`), so a type
+// without declared entries still needs its full default range.
 export function declaredIdmap(g: LxcGuest): string[] {
-  return [...fullIdmap(g.idmap, 'uid'), ...fullIdmap(g.idmap, 'gid')];
+  return g.idmap.length ? [...fullIdmap(g.idmap, 'uid'), ...fullIdmap(g.idmap, 'gid')] : [];
 }
 
 /** Lines root needs in /etc/subuid (`uid`) or /etc/subgid (`gid`). */
@@ -105,23 +105,20 @@ async function run(ctx: StepContext) {
     uid: (await ctx.host.readFile('/etc/subuid')) ?? '',
     gid: (await ctx.host.readFile('/etc/subgid')) ?? '',
   };
-  const path = confPath(nodeOf(ctx), 'lxc', g.vmid);
-  const text = await ctx.host.readFile(path);
-  if (text !== undefined) {
-    const conf = parseGuestConf(text, 'lxc');
-    const others = conf.main.lxc.filter(([k]) => k !== 'lxc.idmap');
-    const before = conf.main.lxc
-      .filter(([k]) => k === 'lxc.idmap')
-      .map(([, v]) => v.trim().replace(/\s+/g, ' '));
-    const changed = before.join('|') !== declaredIdmap(g).join('|');
-    conf.main.lxc = [...others, ...declaredIdmap(g).map((l) => ['lxc.idmap', l] as [string, string])];
-    ctx.log(`write lxc.idmap lines to ${path}`);
-    await ctx.host.writeFile(path, serializeGuestConf(conf, 'lxc'));
+  const want = declaredIdmap(g);
+  const idmapOf = (lxc: Array<[string, string]>) =>
+    lxc.filter(([k]) => k === 'lxc.idmap').map(([, v]) => v.trim().replace(/\s+/g, ' '));
+  if (ctx.gs && idmapOf(ctx.gs.current.lxc).join('|') !== want.join('|')) {
     // The map applies at the next start; Proxmox records no pending change for raw lines.
-    if (ctx.gs?.status === 'running' && changed) {
-      await must(ctx, 'pct', ['stop', String(g.vmid)]);
-      await must(ctx, 'pct', ['start', String(g.vmid)]);
-    }
+    const status = await editStoppedConf(
+      ctx,
+      (conf) => {
+        const others = conf.main.lxc.filter(([k]) => k !== 'lxc.idmap');
+        conf.main.lxc = [...others, ...want.map((l) => ['lxc.idmap', l] as [string, string])];
+      },
+      (gs) => (idmapOf(gs.conf.main.lxc).join('|') === want.join('|') ? undefined : 'lxc.idmap lines'),
+    );
+    return { changed: true, status };
   }
   await reread(ctx);
   return { changed: true };

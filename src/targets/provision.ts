@@ -4,6 +4,7 @@
 // into the CT and run it with `pct exec`; VM: run it through the guest agent (`qm guest exec`).
 import { readFile } from 'node:fs/promises';
 import type { Guest, VmGuest } from '../dsl/model.js';
+import { shellQuote } from '../pve/quote.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, lastLines, must, showCommand } from './common.js';
@@ -150,11 +151,14 @@ export function nfsScript(g: VmGuest): string {
     'set -eu',
     'command -v mount.nfs >/dev/null || { apt-get update -q && apt-get install -y -q nfs-common; }',
   ];
+  // Every declared value is one shell word (quoted), never pasted into shell text.
   for (const v of g.nfsVolumes) {
     const src = `${v.server}:${v.export}`;
     const entry = `${src} ${v.mountPoint} nfs ${v.options ?? 'defaults,_netdev'} 0 0`;
-    lines.push(`mkdir -p '${v.mountPoint}'`);
-    lines.push(`grep -qF '${src} ${v.mountPoint} ' /etc/fstab || echo '${entry}' >> /etc/fstab`);
+    lines.push(`mkdir -p -- ${shellQuote(v.mountPoint)}`);
+    lines.push(
+      `grep -qF -- ${shellQuote(`${src} ${v.mountPoint} `)} /etc/fstab || printf '%s\\n' ${shellQuote(entry)} >> /etc/fstab`,
+    );
   }
   lines.push('mount -a');
   return `${lines.join('\n')}\n`;

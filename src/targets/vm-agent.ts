@@ -39,6 +39,9 @@ export function vmAgentTarget(g: VmGuest): Target {
     name: 'agent',
     deps: [targetId('vm', g.vmid, 'running')],
     stamp: 'none',
+    // A VM started (or restarted) in this run has an agent that is not up yet, although the
+    // state says `running`: wait for it again.
+    staleAfter: ['running'],
     inputs: () => ({ agent: true }),
     scripts: () => [],
     observe,

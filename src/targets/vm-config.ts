@@ -5,11 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { VmGuest } from '../dsl/model.js';
-import { parseQemuNet, printQemuNet, serializeFirewall } from '../pve/format/index.js';
+import { parseQemuNet, printQemuNet } from '../pve/format/index.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
 import { must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
-import { declaredFirewall, firewallDrift, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
+import { isFirewallDrift } from './firewall.js';
+import { firewallDrift, firewallFileText, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
 
 export function vmNetString(g: VmGuest): string {
   return g.mac ? `virtio=${g.mac},bridge=${g.bridge}` : `virtio,bridge=${g.bridge}`;
@@ -98,8 +99,7 @@ function observe(ctx: TargetContext): Observation {
   if (keys) drifts.push(keys);
   const notes = notesDrift(ctx);
   if (notes) drifts.push(notes);
-  const fw = firewallDrift(ctx, g.firewall);
-  if (fw) drifts.push(fw);
+  drifts.push(...firewallDrift(ctx, g.firewall));
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
@@ -115,7 +115,8 @@ function setArgs(ctx: TargetContext, obs: Observation, applyPassword: boolean): 
   const set: string[] = [];
   const del: string[] = [];
   for (const f of fields) {
-    if (f === 'firewall' || f === 'description' || f === 'sshkeys') continue;
+    if (isFirewallDrift({ field: f, host: undefined, declared: undefined })) continue;
+    if (f === 'description' || f === 'sshkeys') continue;
     const want = declared[f];
     if (want === undefined) continue;
     if (want !== '') set.push(`--${f}`, f === 'net0' ? keepMac(want, ctx.gs?.current.props.net0) : want);
@@ -170,11 +171,10 @@ async function run(ctx: StepContext) {
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
-  if (obs.kind === 'drift' && obs.drifts.some((d) => d.field === 'firewall') && g.firewall) {
-    await ctx.host.writeFile(
-      `/etc/pve/firewall/${g.vmid}.fw`,
-      serializeFirewall(declaredFirewall(g.firewall)),
-    );
+  if (obs.kind === 'drift' && obs.drifts.some(isFirewallDrift) && g.firewall) {
+    const text = firewallFileText(g.vmid, g.firewall);
+    await ctx.host.writeFile(`/etc/pve/firewall/${g.vmid}.fw`, text);
+    ctx.state.firewall.set(g.vmid, text);
   }
   await reread(ctx);
   return { changed: obs.kind === 'drift' };

@@ -123,6 +123,20 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
   });
 });
 
+describe('host folder drift', () => {
+  it('a hand chown of a bind-mounted folder shows as drift and a build restores the owner', () => {
+    const p = project('top');
+    expect(p.run(['build', '101', '--sim']).status).toBe(0);
+    const dir = '/mnt/pve/quickOS/lxc-persistent-data/101/logs';
+    expect(p.sim('chown', ['0:0', dir]).status).toBe(0);
+    const ex = p.run(['explain', '101:hostdirs', '--sim']);
+    expect(ex.stdout).toContain(`host folder ${dir}: 0:0 → 100033:33`);
+    const b = p.run(['build', '101', '--sim']);
+    expect(b.status, b.stderr).toBe(0);
+    expect(p.sim('stat', ['-c', '%u:%g', dir]).stdout.trim()).toBe('100033:33');
+  });
+});
+
 describe('changing a clone source', () => {
   let p: Project;
   beforeAll(() => {
@@ -138,6 +152,8 @@ describe('changing a clone source', () => {
     expect(r.status).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/replace guest 103/);
     expect(r.stdout + r.stderr).toMatch(/--allow-replace/);
+    // …and says what would be lost.
+    expect(r.stdout + r.stderr).toContain('it would lose: rootfs local-lvm:vm-103-disk-0 (8G)');
     expect(
       p
         .calls()

@@ -205,7 +205,8 @@ beforeAll(async () => {
     });
   }
   await pool(jobs, 3, (job) => job());
-}, 300_000);
+  // Generous: under a loaded `npm test` the ~200 processes can take minutes.
+}, 900_000);
 
 /** The host saw no change: only reads in the call log, no guest config, no build lock left. */
 function expectHostUntouched(simRoot: string) {

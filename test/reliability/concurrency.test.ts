@@ -78,7 +78,7 @@ describe('two builds against one host', () => {
       env: { PHOENIX_SIM_ROOT: p.simRoot },
     });
     expect(q.status, q.stdout).toBe(0);
-  }, 180_000);
+  }, 300_000);
 
   it('two builds started at the same moment: exactly one builds, the other refuses naming it', async () => {
     const p = project('simultaneous');
@@ -100,7 +100,7 @@ describe('two builds against one host', () => {
     // The loser made reads only: the mutating calls on the host are exactly the winner's writes.
     const writes = Number(/(\d+) host writes/.exec(winners[0]!.stdout)?.[1]);
     expect(mutating(calls)).toBe(writes);
-  }, 240_000);
+  }, 300_000);
 });
 
 describe('the host build lock', () => {
@@ -121,7 +121,7 @@ describe('the host build lock', () => {
     const r = await phoenix(['build', '--sim', '101'], { cwd: p.dir, env: env(p) });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toContain(`took over the build lock of process ${pid}, which is gone`);
-  }, 120_000);
+  }, 300_000);
 
   it('a damaged lock file is taken over, with a message', async () => {
     const p = project('damaged-lock');
@@ -130,7 +130,7 @@ describe('the host build lock', () => {
     const r = await phoenix(['build', '--sim', '101'], { cwd: p.dir, env: env(p) });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toContain('took over a damaged build lock');
-  }, 120_000);
+  }, 300_000);
 
   it("another machine's lock refuses, naming that machine and pid; the host is not touched", async () => {
     const p = project('foreign-lock');
@@ -144,7 +144,7 @@ describe('the host build lock', () => {
     expect(r.stderr).toContain('pid 4242 on laptop-of-alice');
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(callLog(p.simRoot).filter((c) => !isRead(c))).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('a live process of this machine holding the lock refuses the build', async () => {
     const p = project('live-lock');
@@ -157,5 +157,5 @@ describe('the host build lock', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`pid ${process.pid} on ${hostname()}`);
     expect(callLog(p.simRoot).filter((c) => !isRead(c))).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });

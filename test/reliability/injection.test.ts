@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { shellQuote } from '../../src/pve/quote.js';
 import { SshRunner } from '../../src/pve/runner.js';
 import { type Call, callLog, phoenix, ROOT, type Run } from './cli.js';
@@ -29,6 +29,9 @@ import { type Call, callLog, phoenix, ROOT, type Run } from './cli.js';
  * PHOENIX_KNOWN_BUGS=run runs them as ordinary tests, to see each failure's reason.
  */
 const knownBug = process.env.PHOENIX_KNOWN_BUGS === 'run' ? it : it.fails;
+
+// Each test spawns whole builds; a loaded `npm test` on two cores can make one take minutes.
+vi.setConfig({ testTimeout: 300_000 });
 
 const work = mkdtempSync(path.join(tmpdir(), 'phoenix-injection-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -130,7 +133,7 @@ describe('values reach Proxmox as literal arguments', () => {
       app: { script: 'apps/app.sh', args: ${JSON.stringify(APP_ARGS)} },
       mounts: [{ hostPath: ${JSON.stringify(HOST_PATH)}, path: '/data' }],`),
     );
-  }, 120_000);
+  }, 300_000);
 
   it('the build succeeds and no payload ran on the machine running Phoenix', () => {
     expect(b.run.stderr).not.toMatch(/^\s+at /m);
@@ -243,7 +246,7 @@ describe('values that would need a shell are rejected by validation (exit 2, hos
       expect(r.status, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).toContain(place);
       expect(callLog(simRoot).filter((c) => !['pvesh'].includes(c.cmd))).toEqual([]);
-    });
+    }, 300_000);
   }
 });
 

@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callLog, phoenix, type Run } from './cli.js';
 
 const PASSWORD = 'Pw-4f9c1e7b-SECRET-do-not-print';
@@ -19,6 +19,9 @@ const PASSWORD2 = 'Pw-2b8d30aa-SECRET-rotated';
 const KEY_MATERIAL = 'AAAAC3NzaC1lZDI1NTE5AAAAIKEYSECRET9d1c7e22b04';
 const SSH_KEY = `ssh-ed25519 ${KEY_MATERIAL} ops@phoenix`;
 const SECRETS = [PASSWORD, PASSWORD2, KEY_MATERIAL];
+
+// Each test spawns whole builds; a loaded `npm test` on two cores can make one take minutes.
+vi.setConfig({ testTimeout: 300_000 });
 
 const work = mkdtempSync(path.join(tmpdir(), 'phoenix-secrets-'));
 const dir = path.join(work, 'project');
@@ -129,7 +132,7 @@ beforeAll(async () => {
     PHOENIX_SIM_FAULTS: 'cmd=qm,op=set,vmid=1001',
   });
   await run('build -v (rotated)', ['build', '--sim', '--verbose'], rotated);
-}, 300_000);
+}, 900_000);
 
 describe('secrets never leave Phoenix in what it prints or writes', () => {
   it('the builds did their work (the secrets were used)', () => {

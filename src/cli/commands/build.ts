@@ -121,7 +121,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
     reasons: v.reasons.map(formatReason),
   }));
   const problems = planChecks(engine.config, state, verdicts, !!flags.allowReplace);
-  for (const w of sourceWarnings(engine.config, state))
+  for (const w of sourceWarnings(engine.config, state, verdicts))
     process.stderr.write(`phoenix build: warning: ${w}\n`);
 
   if (flags.dryRun) {

@@ -1,6 +1,7 @@
 // `phoenix status`: every declared guest and target against the host — fresh, stale (and why),
 // or missing.
 import type { Command } from 'commander';
+import { outdatedClones } from '../../runner/checks.js';
 import { formatReason } from '../../runner/staleness.js';
 import { addCommonOptions, type CommonFlags, fail, planFor, readState, setup } from '../engine.js';
 
@@ -23,6 +24,7 @@ export function registerStatus(program: Command): void {
       if (!read.ok) return fail('status', `cannot read ${host.label}: ${read.error}`, 1);
       const { state } = read.value;
       const verdicts = planFor(engine, state, engine.order, new Set());
+      const outdated = new Map(outdatedClones(engine.config, state, verdicts).map((o) => [o.vmid, o.text]));
       const guests = [...engine.config.guests.values()].map((g) => {
         const gs = state.guests.get(g.vmid);
         const targets = engine.order
@@ -44,6 +46,8 @@ export function registerStatus(program: Command): void {
           state: !gs ? 'missing' : staleCount ? 'stale' : 'fresh',
           power: gs?.status ?? 'absent',
           template: gs?.template ?? false,
+          outdated: outdated.has(g.vmid),
+          ...(outdated.has(g.vmid) ? { outdatedReason: outdated.get(g.vmid) } : {}),
           targets,
         };
       });
@@ -53,7 +57,9 @@ export function registerStatus(program: Command): void {
       }
       for (const g of guests) {
         const stale = g.targets.filter((t) => t.state === 'stale');
-        const power = g.state === 'missing' ? '' : g.template ? ', template' : `, ${g.power}`;
+        const power =
+          (g.state === 'missing' ? '' : g.template ? ', template' : `, ${g.power}`) +
+          (g.outdatedReason ? `, outdated: ${g.outdatedReason}` : '');
         process.stdout.write(
           `${String(g.vmid).padEnd(6)} ${g.name.padEnd(22)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
         );

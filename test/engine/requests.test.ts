@@ -1,0 +1,195 @@
+// Requests served for the lifecycle and benchmark helpers (notes/ENGINE-REQUESTS-FROM-LIFECYCLE.md
+// E1, E2, E3.1, E5, E7, E8, E9; notes/BENCH-FINDINGS.md agent bug), through the real CLI on the
+// simulator.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Project, project } from './helpers.js';
+
+const CONF = '/etc/pve/nodes/pve/lxc/300.conf';
+
+function hostPath(p: Project, file: string): string {
+  return path.join(p.simRoot, file);
+}
+
+function mainSection(text: string): string {
+  return text.split(/\n\[/)[0] ?? '';
+}
+
+function idmapLines(p: Project): string[] {
+  return mainSection(readFileSync(hostPath(p, CONF), 'utf8'))
+    .split('\n')
+    .filter((l) => l.startsWith('lxc.idmap:'))
+    .map((l) => l.slice('lxc.idmap:'.length).trim());
+}
+
+function editConf(p: Project, edit: (main: string) => string): void {
+  const file = hostPath(p, CONF);
+  const text = readFileSync(file, 'utf8');
+  const main = mainSection(text);
+  writeFileSync(file, edit(main) + text.slice(main.length));
+}
+
+function editConfig(p: Project, from: string, to: string): void {
+  const file = path.join(p.dir, 'phoenix.config.ts');
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes(from)) throw new Error(`fixture has no ${from}`);
+  writeFileSync(file, text.replace(from, to));
+}
+
+const mutating = (c: { cmd: string; args: string[] }) =>
+  ['pct', 'qm'].includes(c.cmd) && !['status', 'config', 'guest', 'list'].includes(c.args[0] ?? '');
+
+describe('engine requests', { timeout: 300_000 }, () => {
+  let p: Project;
+  beforeAll(() => {
+    p = project('requests');
+    // The guest agent answers 2 s after `qm start`: provisioning must wait for it (bench finding).
+    const r = p.events(['build', '--sim'], { PHOENIX_SIM_AGENT_DELAY: '2' });
+    expect(r.status, r.stderr + JSON.stringify(r.events.filter((e) => e.type === 'fail'))).toBe(0);
+    const agent = r.events.filter((e) => e.target === 'vm/7000:agent').map((e) => e.type);
+    expect(agent).toContain('done');
+    expect(agent).not.toContain('fresh');
+  });
+
+  it('E1: a gid-only idmap keeps the full default uid range', () => {
+    expect(idmapLines(p).sort()).toEqual(
+      ['u 0 100000 65536', 'g 0 100000 33', 'g 33 33 1', 'g 34 100034 65502'].sort(),
+    );
+  });
+
+  it('E10: GPUs are passed through as device entries, not raw cgroup lines', () => {
+    const main = mainSection(readFileSync(hostPath(p, CONF), 'utf8'));
+    expect(main.split('\n').filter((l) => /^dev\d+:/.test(l))).toEqual([
+      'dev0: /dev/nvidia0',
+      'dev1: /dev/nvidiactl',
+      'dev2: /dev/nvidia-uvm',
+      'dev3: /dev/nvidia-uvm-tools',
+      'dev4: /dev/nvidia-caps/nvidia-cap1',
+      'dev5: /dev/nvidia-caps/nvidia-cap2',
+    ]);
+    expect(main).not.toMatch(/lxc\.cgroup2\.devices\.allow|lxc\.mount\.entry/);
+  });
+
+  it('bench: agent is judged stale when `running` starts the VM in this run', () => {
+    expect(p.simCmd('qm', ['stop', '7000']).status).toBe(0);
+    const plan = p.run(['build', '7000', '--sim', '--dry-run']);
+    expect(plan.stdout).toMatch(/vm\/7000:agent[\s\S]*dependency changed: vm\/7000:running/);
+    const r = p.events(['build', '7000', '--sim', '--force', '7000:feature:base'], {
+      PHOENIX_SIM_AGENT_DELAY: '2',
+    });
+    expect(r.status, r.stderr + JSON.stringify(r.events.filter((e) => e.type === 'fail'))).toBe(0);
+    expect(r.events.some((e) => e.target === 'vm/7000:agent' && e.type === 'done')).toBe(true);
+  });
+
+  it('E2: shrinking a disk is a plan error, for CTs and VMs, in --dry-run and build', () => {
+    editConfig(p, "storage: 'local-lvm', sizeGb: 8", "storage: 'local-lvm', sizeGb: 4");
+    editConfig(p, 'diskGb: 12', 'diskGb: 10');
+    const before = p.calls().length;
+    const dry = p.run(['build', '--sim', '--dry-run']);
+    expect(dry.status).toBe(1);
+    expect(dry.stderr).toMatch(/guest 300: rootfs is 8G on the host, declared 4G: .*cannot shrink/);
+    expect(dry.stderr).toMatch(/guest 7000: disk scsi0 is 12G on the host, declared 10G: .*cannot shrink/);
+    const build = p.run(['build', '--sim']);
+    expect(build.status).toBe(1);
+    expect(build.stderr).toMatch(/shrink/);
+    expect(p.calls().slice(before).filter(mutating)).toEqual([]);
+    editConfig(p, "storage: 'local-lvm', sizeGb: 4", "storage: 'local-lvm', sizeGb: 8");
+    editConfig(p, 'diskGb: 10', 'diskGb: 12');
+    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+  });
+
+  it('E3.1: a hand-changed owner of a bind-mounted host folder is drift (one stat per read)', () => {
+    expect(p.simCmd('chown', ['5:5', '--', '/srv/phoenix/300/logs']).status).toBe(0);
+    const before = p.calls().length;
+    const ex = p.run(['explain', '300:hostdirs', '--sim']);
+    expect(ex.stdout).toContain('host folder /srv/phoenix/300/logs: 5:5 → 100033:33');
+    expect(
+      p
+        .calls()
+        .slice(before)
+        .filter((c) => c.cmd === 'stat'),
+    ).toHaveLength(1);
+    expect(p.run(['build', '300', '--sim']).status).toBe(0);
+    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+  });
+
+  it('E5: a hand-edited firewall rule shows old and new rule; the rewrite counts as a host write', () => {
+    const fw = hostPath(p, '/etc/pve/firewall/300.fw');
+    const declared = readFileSync(fw, 'utf8');
+    writeFileSync(fw, declared.replace('-dport 443', '-dport 8443'));
+    const ex = p.run(['explain', '300:config', '--sim']);
+    expect(ex.stdout).toContain(
+      'firewall rule 0: IN ACCEPT -p tcp -dport 8443 # https → IN ACCEPT -p tcp -dport 443 # https',
+    );
+    const b = p.run(['build', '300', '--sim']);
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/[1-9]\d* host writes/);
+    expect(readFileSync(fw, 'utf8')).toBe(declared);
+  });
+
+  it('E8: the idmap is rewritten with the CT stopped, then started again and verified', () => {
+    editConf(p, (m) => m.replace('lxc.idmap: u 0 100000 65536\n', ''));
+    const before = p.calls().length;
+    const b = p.run(['build', '300', '--sim']);
+    expect(b.status, b.stderr + b.stdout).toBe(0);
+    const calls = p
+      .calls()
+      .slice(before)
+      .filter(mutating)
+      .map((c) => `${c.cmd} ${c.args.join(' ')}`);
+    expect(calls).toEqual(['pct stop 300', 'pct start 300']);
+    expect(idmapLines(p)).toContain('u 0 100000 65536');
+  });
+
+  it('E8: a conf file with a `lock:` is not edited', () => {
+    expect(p.simCmd('pct', ['stop', '300']).status).toBe(0);
+    editConf(p, (m) =>
+      m.replace('lxc.apparmor.profile: unconfined\n', '').replace(/^(arch:.*)$/m, '$1\nlock: backup'),
+    );
+    const locked = readFileSync(hostPath(p, CONF), 'utf8');
+    const b = p.run(['build', '300:config', '--sim']);
+    expect(b.status).toBe(1);
+    expect(b.stdout + b.stderr).toContain('CT 300 is locked (backup)');
+    expect(readFileSync(hostPath(p, CONF), 'utf8')).toBe(locked);
+    editConf(p, (m) => m.replace('lock: backup\n', ''));
+    expect(p.run(['build', '300', '--sim']).status).toBe(0);
+    expect(mainSection(readFileSync(hostPath(p, CONF), 'utf8'))).toContain(
+      'lxc.apparmor.profile: unconfined',
+    );
+  });
+
+  it('E7: a replace says what would be lost, in the step and in the refusal', () => {
+    const forced = p.run(['build', '300', '--sim', '--dry-run', '--force', '300:exists', '--allow-replace']);
+    expect(forced.stdout).toMatch(
+      /destroy 300 \(loses: rootfs local-lvm:vm-300-disk-0 \(8G\)\), then pct create/,
+    );
+    editConfig(p, 'ubuntu-24.04-standard_24.04-2_amd64', 'debian-12-standard_12.7-1_amd64');
+    const r = p.run(['build', '300', '--sim', '--dry-run']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /needs to replace guest 300 .*; it would lose: rootfs local-lvm:vm-300-disk-0 \(8G\)/,
+    );
+    editConfig(p, 'debian-12-standard_12.7-1_amd64', 'ubuntu-24.04-standard_24.04-2_amd64');
+  });
+});
+
+describe('E9: clones of a rebuilt template are outdated in status', { timeout: 300_000 }, () => {
+  it('reports outdated clones in text and JSON, and not before', () => {
+    const p = project('small');
+    expect(p.run(['build', '--sim']).status).toBe(0);
+    expect(p.run(['status', '--sim']).stdout).not.toContain('outdated');
+    // A changed feature script rebuilds the template (a converted template is replaced).
+    const script = path.join(p.dir, 'features', 'base.sh');
+    writeFileSync(script, `${readFileSync(script, 'utf8')}\necho v2\n`);
+    const r = p.run(['build', '900', '--sim', '--allow-replace']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const st = p.run(['status', '--sim']);
+    expect(st.stdout).toMatch(/^103 .*outdated: cloned before 900 was rebuilt/m);
+    const json = JSON.parse(p.run(['status', '--sim', '--json']).stdout) as {
+      guests: Array<{ vmid: number; outdated: boolean }>;
+    };
+    expect(json.guests.find((g) => g.vmid === 103)?.outdated).toBe(true);
+    expect(json.guests.find((g) => g.vmid === 900)?.outdated).toBe(false);
+  });
+});
