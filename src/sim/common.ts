@@ -216,6 +216,8 @@ interface ExecRule {
   vmid?: number;
   /** Regular expression matched against the command joined with spaces. */
   match: string;
+  /** Regular expression the command's standard input must match too (`qm guest exec --pass-stdin`). */
+  matchStdin?: string;
   stdout?: string;
   stderr?: string;
   exit?: number;
@@ -227,11 +229,11 @@ interface ExecRule {
  * a few builtins that look at pushed files (test -f/-e/-d, cat, true, false, echo, hostname),
  * else it succeeds silently.
  */
-export function execInGuest(ctx: Ctx, vmid: number, argv: string[], via: string): ExecResult {
+export function execInGuest(ctx: Ctx, vmid: number, argv: string[], via: string, stdin?: string): ExecResult {
   let res: ExecResult;
   try {
     ctx.faultPoint([vmid], via === 'pct exec' ? 'exec' : 'guest-exec');
-    res = answer(ctx, vmid, argv);
+    res = answer(ctx, vmid, argv, stdin);
   } catch (e) {
     if (!(e instanceof PveDie)) throw e;
     res = { stdout: '', stderr: `${e.message}\n`, exit: 1 };
@@ -240,16 +242,18 @@ export function execInGuest(ctx: Ctx, vmid: number, argv: string[], via: string)
     time: new Date().toISOString(),
     via,
     cmd: argv,
+    ...(stdin === undefined ? {} : { stdin }),
     exit: res.exit,
   });
   return res;
 }
 
-function answer(ctx: Ctx, vmid: number, argv: string[]): ExecResult {
+function answer(ctx: Ctx, vmid: number, argv: string[], stdin?: string): ExecResult {
   const line = argv.join(' ');
   const rules = readJson<ExecRule[]>(ctx.host.simPath('exec-rules.json'), []);
   for (const r of rules) {
     if (r.vmid !== undefined && r.vmid !== vmid) continue;
+    if (r.matchStdin !== undefined && !new RegExp(r.matchStdin).test(stdin ?? '')) continue;
     if (new RegExp(r.match).test(line))
       return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exit: r.exit ?? 0 };
   }

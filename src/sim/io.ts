@@ -1,6 +1,15 @@
 // Small synchronous I/O helpers. The simulator is synchronous on purpose: every command is a
 // short-lived process, and blocking sleeps (Atomics.wait) cost no CPU while a lock is awaited.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -54,12 +63,37 @@ export { existsSync };
 export interface Out {
   out(text: string): void;
   err(text: string): void;
+  /** The command's standard input up to EOF (only read by commands that take it); none = empty. */
+  stdin?(): Buffer;
 }
 
 export const processOut: Out = {
   out: (text) => writeAll(1, text),
   err: (text) => writeAll(2, text),
+  stdin: () => readAll(0),
 };
+
+function readAll(fd: number): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        sleepMs(1);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
 
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text, 'utf8');

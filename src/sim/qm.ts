@@ -812,12 +812,24 @@ export function qmGuestCmd(ctx: Ctx, p: Params): void {
   ctx.out(`${perlPrettyJson(res)}\n`);
 }
 
+/** qemu-server PVE/CLI/qm.pm `exec`, then PVE::QemuServer::Agent::qemu_exec, in their order of checks. */
 export function qmGuestExec(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
-  agentPre(ctx, vmid);
+  if (str(p, 'timeout') !== undefined && str(p, 'synchronous') === '0')
+    throw new ParamError({ synchronous: "needs to be set for 'timeout'" });
+  let input: string | undefined;
+  if (str(p, 'pass-stdin') === '1') {
+    const data = ctx.io.stdin?.() ?? Buffer.alloc(0);
+    // Perl counts the bytes read so far (no decoding layer on STDIN).
+    if (data.length > 1024 * 1024) throw new PveDie("'input-data' (STDIN) is limited to 1 MiB, aborting");
+    input = data.toString('utf8');
+  }
   const args = (p['extra-args'] as string[] | undefined) ?? [];
+  ctx.host.loadConf('qemu', vmid);
+  if (!args.length && input === undefined) throw new PveDie('command or input-data (or both) required');
+  agentPre(ctx, vmid);
   ctx.sleep('exec');
-  const r = execInGuest(ctx, vmid, args, 'qm guest exec');
+  const r = execInGuest(ctx, vmid, args, 'qm guest exec', input);
   const out: Record<string, unknown> = { exitcode: r.exit, exited: 1 };
   if (r.stdout) out['out-data'] = r.stdout;
   if (r.stderr) out['err-data'] = r.stderr;

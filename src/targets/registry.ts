@@ -51,6 +51,10 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
   }
   const provisions =
     g.features.length > 0 || g.app !== undefined || (g.kind === 'vm' && g.nfsVolumes.length > 0);
+  // A VM template made from a cloud image boots once before it is converted: cloud-init's first
+  // boot finishes, then machine-id and cloud-init state are wiped (template.ts), so every clone
+  // gets its own identity (lifecycle issue 6 item 6).
+  const bootsForTemplate = g.kind === 'vm' && g.template && g.cloneFrom === undefined && g.agent;
   const snapshots = g.template ? [] : g.snapshots;
   if (g.template && g.snapshots.length) {
     warnings.push(
@@ -61,12 +65,12 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
     snapshots.filter((s) => s.after === stage).map((s) => id(`snapshot:${s.name}`));
 
   for (const s of snapshots.filter((x) => x.after === 'config')) out.push(snapshotTarget(g, s, [last]));
-  if (!g.template || provisions) {
+  if (!g.template || provisions || bootsForTemplate) {
     out.push(runningTarget(g, last));
     last = id('running');
   }
   let prov = [last, ...snapsAfter('config')];
-  if (g.kind === 'vm' && provisions) {
+  if (g.kind === 'vm' && (provisions || bootsForTemplate)) {
     if (!g.agent) warnings.push(`guest ${g.vmid}: provisioning a VM needs the guest agent (agent: true)`);
     out.push(vmAgentTarget(g));
     prov = [id('agent'), ...snapsAfter('config')];

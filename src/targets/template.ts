@@ -2,6 +2,7 @@
 // built. Proxmox refuses a running guest, so it is shut down first. `pct template`/`qm template`
 // exit 0 even when their task failed: the conversion is verified by re-reading the config.
 import type { Guest } from '../dsl/model.js';
+import { cleanForTemplate } from '../lifecycle/vm-template.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, must, reread, tool } from './common.js';
@@ -19,6 +20,12 @@ async function run(ctx: StepContext) {
   if (ctx.gs?.status !== 'stopped') {
     const st = await ctx.host.read(t, ['status', id]);
     if (/status:\s*running/.test(st.stdout)) {
+      if (g.kind === 'vm' && g.agent) {
+        // Clones must not share machine-id, SSH host keys or cloud-init's instance state.
+        ctx.log(`clean VM ${id} for a template (cloud-init clean, machine-id, SSH host keys)`);
+        const clean = await cleanForTemplate(ctx.host, g.vmid);
+        if (!clean.ok) throw new StepError(clean.error, `qm guest exec ${id} -- sh -c <template clean-up>`);
+      }
       await must(ctx, t, ['shutdown', id, '--timeout', '60', '--forceStop', '1']);
     }
   }
@@ -47,7 +54,8 @@ export function templateTarget(g: Guest, deps: string[]): Target {
     scripts: () => [],
     observe,
     effect: () => 'update',
-    describe: () => `${tool(g)} shutdown ${g.vmid} (if running); ${tool(g)} template ${g.vmid}`,
+    describe: () =>
+      `${g.kind === 'vm' ? `clean ${g.vmid} for a template (cloud-init, machine-id, SSH host keys); ` : ''}${tool(g)} shutdown ${g.vmid} (if running); ${tool(g)} template ${g.vmid}`,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

@@ -1,6 +1,7 @@
 // VM `agent`: the QEMU guest agent answers (provisioning runs through it). It comes up some
 // time after boot, so the step polls `qm guest cmd <id> ping` until it answers.
 import type { VmGuest } from '../dsl/model.js';
+import { waitCloudInit } from '../lifecycle/vm-template.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 
@@ -18,7 +19,16 @@ async function run(ctx: StepContext) {
   let last = '';
   for (;;) {
     const r = await ctx.host.read('qm', ['guest', 'cmd', id, 'ping']);
-    if (r.exitCode === 0) return { changed: true };
+    if (r.exitCode === 0) {
+      // A VM made from a cloud image: provisioning (or a template's clean-up) waits until
+      // cloud-init's first boot is over, or it races cloud-init's own package runs.
+      if (ctx.guest.cloneFrom === undefined) {
+        ctx.log('$ qm guest exec ' + id + ' -- cloud-init status --wait');
+        const ci = await waitCloudInit(ctx.host, ctx.guest.vmid);
+        if (!ci.ok) throw new StepError(ci.error, `qm guest exec ${id} -- cloud-init status --wait`);
+      }
+      return { changed: true };
+    }
     last = r.stderr.trim();
     ctx.log(`waiting for the guest agent: ${last}`);
     if (Date.now() > deadline) break;
@@ -46,7 +56,8 @@ export function vmAgentTarget(g: VmGuest): Target {
     scripts: () => [],
     observe,
     effect: () => 'update',
-    describe: () => `qm guest cmd ${g.vmid} ping (until it answers)`,
+    describe: () =>
+      `qm guest cmd ${g.vmid} ping (until it answers)${g.cloneFrom === undefined ? '; cloud-init status --wait' : ''}`,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

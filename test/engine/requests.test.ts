@@ -71,6 +71,23 @@ describe('engine requests', { timeout: 300_000 }, () => {
     expect(main).not.toMatch(/lxc\.cgroup2\.devices\.allow|lxc\.mount\.entry/);
   });
 
+  it('E6: a VM template from a cloud image boots, waits for cloud-init, is cleaned, then converted', () => {
+    const calls = p
+      .calls()
+      .filter(
+        (c) => (c.cmd === 'qm' && c.args[1] === '7100') || (c.args[0] === 'guest' && c.args[2] === '7100'),
+      )
+      .map((c) => c.args.join(' '));
+    const at = (re: RegExp) => calls.findIndex((c) => re.test(c));
+    expect(at(/^start 7100/)).toBeGreaterThanOrEqual(0);
+    expect(at(/^guest exec 7100 .*cloud-init status --wait/)).toBeGreaterThan(at(/^start 7100/));
+    expect(at(/^guest exec 7100 .*cloud-init clean/)).toBeGreaterThan(at(/cloud-init status --wait/));
+    expect(at(/^template 7100/)).toBeGreaterThan(at(/cloud-init clean/));
+    expect(readFileSync(hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf'), 'utf8')).toMatch(
+      /^template: 1$/m,
+    );
+  });
+
   it('bench: agent is judged stale when `running` starts the VM in this run', () => {
     expect(p.simCmd('qm', ['stop', '7000']).status).toBe(0);
     const plan = p.run(['build', '7000', '--sim', '--dry-run']);

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isRead, type Project, project } from './helpers.js';
+import { isRead, ok, type Project, project } from './helpers.js';
 
 function idmapLines(conf: string): string[] {
   // Main section only: snapshots repeat the lines.
@@ -126,7 +126,7 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
 describe('host folder drift', () => {
   it('a hand chown of a bind-mounted folder shows as drift and a build restores the owner', () => {
     const p = project('top');
-    expect(p.run(['build', '101', '--sim']).status).toBe(0);
+    ok(p.run(['build', '101', '--sim']));
     const dir = '/mnt/pve/quickOS/lxc-persistent-data/101/logs';
     expect(p.sim('chown', ['0:0', dir]).status).toBe(0);
     const ex = p.run(['explain', '101:hostdirs', '--sim']);

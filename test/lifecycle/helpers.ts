@@ -114,3 +114,12 @@ export function guestCalls(calls: Call[], tool: 'pct' | 'qm', subs: string[]): s
     .filter((c) => c.cmd === tool && subs.includes(c.args[0] ?? ''))
     .map((c) => `${c.args[0]} ${c.args[1]}`);
 }
+
+/** Asserts a run succeeded, showing its output when it did not. */
+export function ok(r: Run): Run {
+  if (r.status !== 0)
+    throw new Error(
+      `exit ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`,
+    );
+  return r;
+}

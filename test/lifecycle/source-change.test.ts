@@ -3,13 +3,13 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Project, project } from './helpers.js';
+import { ok, type Project, project } from './helpers.js';
 
 describe('rebuilt clone source', () => {
   let p: Project;
   beforeAll(() => {
     p = project('fleet');
-    expect(p.run(['build', '--sim']).status).toBe(0);
+    ok(p.run(['build', '--sim']));
     // The template's feature changes: a converted template cannot run it, so it is re-created.
     appendFileSync(path.join(p.dir, 'features', 'base.sh'), 'echo v2\n');
     const r = p.run(['build', '900', '--sim', '--allow-replace']);
@@ -47,7 +47,7 @@ describe('lifecycle snapshots', () => {
       .sort();
   beforeAll(() => {
     p = project('fleet');
-    expect(p.run(['build', '104', '--sim']).status).toBe(0);
+    ok(p.run(['build', '104', '--sim']));
   });
 
   it('are taken at their declared points', () => {

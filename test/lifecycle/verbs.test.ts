@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { guestCalls, type Project, project, ROOT } from './helpers.js';
+import { guestCalls, ok, type Project, project, ROOT } from './helpers.js';
 
 const conf = (p: Project, id: number) => p.hostFile(`/etc/pve/nodes/pve/lxc/${id}.conf`);
 const status = (p: Project, id: number) =>
@@ -90,7 +90,7 @@ describe('start / stop / restart', () => {
   });
 
   it("start waits for a started guest's health check before starting its dependents", () => {
-    expect(p.run(['stop', '103', '--sim']).status).toBe(0);
+    ok(p.run(['stop', '103', '--sim']));
     execRules(p, [{ vmid: 103, match: 'systemctl is-active step-ca', exit: 3, stderr: 'inactive' }]);
     const before = p.calls().length;
     const r = p.run(['start', '105', '--sim']);
@@ -99,9 +99,9 @@ describe('start / stop / restart', () => {
     expect(r.stderr).toContain('not done: start 104, start 105');
     expect(guestCalls(p.calls().slice(before), 'pct', ['start'])).toEqual(['start 103']);
     execRules(p, []);
-    const ok = p.run(['start', '105', '--sim']);
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('103 ca is running already');
+    const again = p.run(['start', '105', '--sim']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('103 ca is running already');
     for (const id of [103, 104, 105]) expect(status(p, id)).toBe('running');
   });
 
@@ -161,7 +161,7 @@ describe('check-health and the health target', () => {
   });
 
   it('a stopped guest asked by name is unhealthy', () => {
-    expect(p.run(['stop', '103', '--no-deps', '--sim']).status).toBe(0);
+    ok(p.run(['stop', '103', '--no-deps', '--sim']));
     const r = p.run(['check-health', '103', '--sim']);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('103 ca: UNHEALTHY: is stopped');
@@ -288,14 +288,14 @@ describe('VMs: power order, health through the guest agent, destroy', () => {
 
   it('stop and start follow dependsOn with qm', () => {
     let before = p.calls().length;
-    expect(p.run(['stop', '1001', '--sim']).status).toBe(0);
+    ok(p.run(['stop', '1001', '--sim']));
     expect(guestCalls(p.calls().slice(before), 'qm', ['shutdown'])).toEqual([
       'shutdown 1002',
       'shutdown 1001',
     ]);
     expect(qmStatus(1002)).toBe('stopped');
     before = p.calls().length;
-    expect(p.run(['start', '1002', '--sim']).status).toBe(0);
+    ok(p.run(['start', '1002', '--sim']));
     expect(guestCalls(p.calls().slice(before), 'qm', ['start'])).toEqual(['start 1001', 'start 1002']);
   });
 

@@ -251,17 +251,14 @@ describe('values that would need a shell are rejected by validation (exit 2, hos
 });
 
 describe('files Phoenix writes cannot be given extra lines by a value', () => {
-  knownBug(
-    'apparmor.profile with a newline adds no conf line (KNOWN BUG: src/dsl accepts it, src/targets/lxc-config.ts writeRawLxc writes it: a host-side lxc.hook.* runs as root on the node)',
-    async () => {
-      const b = await build(
-        'apparmor',
-        CT(`      apparmor: { profile: 'unconfined\\nlxc.hook.pre-start: /tmp/evil.sh' },`),
-      );
-      if (b.run.status === 2) return; // refused by validation: fine
-      expect(conf(b, 101)).not.toMatch(/^lxc\.hook/m);
-    },
-  );
+  it('apparmor.profile with a newline adds no conf line (a host-side lxc.hook.* would run as root on the node)', async () => {
+    const b = await build(
+      'apparmor',
+      CT(`      apparmor: { profile: 'unconfined\\nlxc.hook.pre-start: /tmp/evil.sh' },`),
+    );
+    if (b.run.status === 2) return; // refused by validation: fine
+    expect(conf(b, 101)).not.toMatch(/^lxc\.hook/m);
+  });
 
   knownBug(
     'a firewall rule comment with a newline adds no rule (KNOWN BUG: src/dsl accepts it, the .fw serializer writes it: the comment opens the firewall)',
@@ -286,30 +283,27 @@ describe('files Phoenix writes cannot be given extra lines by a value', () => {
     },
   );
 
-  knownBug(
-    'an NFS mount point with a quote cannot run commands in the VM (KNOWN BUG: src/targets/provision.ts nfsScript pastes values into shell text inside single quotes)',
-    async () => {
-      const mountPoint = `/mnt/a'; touch ${pwned}/nfs; echo '`;
-      const b = await build(
-        'nfs',
-        `${VM_TEMPLATE}\n    1001: vm({ name: 'app', cloneFrom: 9000, nfsVolumes: [{ server: '10.0.0.5', export: '/data', mountPoint: ${JSON.stringify(mountPoint)} }] }),`,
-      );
-      if (b.run.status === 2) return;
-      const exec = b.calls.find((c) => c.cmd === 'qm' && c.args[0] === 'guest' && c.args[1] === 'exec');
-      expect(exec).toBeDefined();
-      // Run the script the VM would run, with its system commands stubbed and fstab redirected.
-      const i = exec!.args.indexOf('-c');
-      const script = exec!.args[i + 1]!.replaceAll('/etc/fstab', path.join(work, 'fstab'));
-      const stubs = path.join(work, 'stubs');
-      mkdirSync(stubs, { recursive: true });
-      for (const cmd of ['mkdir', 'mount', 'apt-get', 'mount.nfs']) {
-        writeFileSync(path.join(stubs, cmd), '#!/bin/sh\nexit 0\n');
-        chmodSync(path.join(stubs, cmd), 0o755);
-      }
-      spawnSync('bash', ['-c', script], { env: { PATH: `${stubs}:/usr/bin:/bin` } });
-      expect(canaries()).not.toContain('nfs');
-    },
-  );
+  it('an NFS mount point with a quote cannot run commands in the VM (the generated mount script, run by a real bash)', async () => {
+    const mountPoint = `/mnt/a'; touch ${pwned}/nfs; echo '`;
+    const b = await build(
+      'nfs',
+      `${VM_TEMPLATE}\n    1001: vm({ name: 'app', cloneFrom: 9000, nfsVolumes: [{ server: '10.0.0.5', export: '/data', mountPoint: ${JSON.stringify(mountPoint)} }] }),`,
+    );
+    if (b.run.status === 2) return;
+    const exec = b.calls.find((c) => c.cmd === 'qm' && c.args[0] === 'guest' && c.args[1] === 'exec');
+    expect(exec).toBeDefined();
+    // Run the script the VM would run, with its system commands stubbed and fstab redirected.
+    const i = exec!.args.indexOf('-c');
+    const script = exec!.args[i + 1]!.replaceAll('/etc/fstab', path.join(work, 'fstab'));
+    const stubs = path.join(work, 'stubs');
+    mkdirSync(stubs, { recursive: true });
+    for (const cmd of ['mkdir', 'mount', 'apt-get', 'mount.nfs']) {
+      writeFileSync(path.join(stubs, cmd), '#!/bin/sh\nexit 0\n');
+      chmodSync(path.join(stubs, cmd), 0o755);
+    }
+    spawnSync('bash', ['-c', script], { env: { PATH: `${stubs}:/usr/bin:/bin` } });
+    expect(canaries()).not.toContain('nfs');
+  });
 });
 
 describe('VM provisioning scripts', () => {
@@ -469,19 +463,16 @@ cd ${shellQuote(sandbox)} && exec sh -c "$line"
     expect(calls.some((c) => c.cmd === 'pvesh' && c.args[0] === 'get' && c.args[1] === '/nodes')).toBe(true);
   });
 
-  knownBug(
-    'a --host destination starting with "-" is refused, not handed to ssh as an option (KNOWN BUG: src/cli/engine.ts makeHost accepts ssh://-oProxyCommand=…, which runs a local command)',
-    async () => {
-      const dir = path.join(work, 'ssh-dash');
-      writeProject(dir, CT(''));
-      rmSync(log, { force: true });
-      const r = await phoenix(
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell expansion is the point
-        ['status', '--host', 'ssh://-oProxyCommand=touch${IFS}PWNED', '--config', 'phoenix.config.mjs'],
-        { cwd: dir, env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` } },
-      );
-      expect(r.status).toBe(2);
-      expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
-    },
-  );
+  it('a --host destination starting with "-" is refused, not handed to ssh as an option (ssh://-oProxyCommand=… would run a local command)', async () => {
+    const dir = path.join(work, 'ssh-dash');
+    writeProject(dir, CT(''));
+    rmSync(log, { force: true });
+    const r = await phoenix(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell expansion is the point
+      ['status', '--host', 'ssh://-oProxyCommand=touch${IFS}PWNED', '--config', 'phoenix.config.mjs'],
+      { cwd: dir, env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` } },
+    );
+    expect(r.status).toBe(2);
+    expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
+  });
 });

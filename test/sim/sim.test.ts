@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseFaults } from '../../src/sim/faults.js';
 import { ensureSimHost } from '../../src/sim/init.js';
 import { LATENCY_S } from '../../src/sim/latency.js';
-import { cleanupSims, ctTemplate, makeSim, PHOENIX } from './helpers.js';
+import { BIN, cleanupSims, ctTemplate, makeSim, PHOENIX } from './helpers.js';
 
 afterAll(cleanupSims);
 
@@ -62,6 +62,48 @@ describe('argument validation (official schema)', () => {
     expect(sim.run('pct', ['set', '103', '--memo', '1024']).code).toBe(0);
     expect(sim.conf('lxc', 103)).toContain('memory: 1024\n');
     expect(sim.run('pct', ['frobnicate']).stderr).toContain("ERROR: unknown command 'pct frobnicate'");
+  });
+});
+
+describe('qm guest exec --pass-stdin (qemu-server CLI/qm.pm exec, Agent.pm qemu_exec)', () => {
+  it('forwards stdin to the guest command: recorded, matchable by exec rules, limited to 1 MiB', () => {
+    const sim = makeSim({ PHOENIX_SIM_AGENT_DELAY: '0' });
+    expect(sim.run('qm', ['create', '201', '--name', 'web', '--agent', '1']).code).toBe(0);
+    expect(sim.run('qm', ['start', '201']).code).toBe(0);
+    writeFileSync(
+      join(sim.root, 'sim/exec-rules.json'),
+      JSON.stringify([{ vmid: 201, match: '^bash -s$', matchStdin: 'exit 3', stdout: 'hi\n', exit: 3 }]),
+    );
+    const exec = (args: string[], input: string | Buffer) => {
+      const r = spawnSync(join(BIN, 'qm'), ['guest', 'exec', '201', ...args], { env: sim.env, input });
+      return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    };
+    const script = 'echo hi\nexit 3\n';
+    expect(exec(['--pass-stdin', '1', '--', 'bash', '-s'], script)).toEqual({
+      code: 0,
+      stdout: '{\n   "exitcode" : 3,\n   "exited" : 1,\n   "out-data" : "hi\\n"\n}\n',
+      stderr: '',
+    });
+    // Without --pass-stdin the input is not read; the rule (which wants it) does not match.
+    expect(exec(['--', 'bash', '-s'], script).stdout).toBe('{\n   "exitcode" : 0,\n   "exited" : 1\n}\n');
+    const log = readFileSync(join(sim.root, 'sim/guests/201/exec.jsonl'), 'utf8').trim().split('\n');
+    expect(JSON.parse(log[0]!)).toMatchObject({
+      via: 'qm guest exec',
+      cmd: ['bash', '-s'],
+      stdin: script,
+      exit: 3,
+    });
+    expect(JSON.parse(log[1]!).stdin).toBeUndefined();
+    expect(exec(['--pass-stdin', '1', '--', 'cat'], Buffer.alloc(1024 * 1024, 'a')).code).toBe(0);
+    expect(exec(['--pass-stdin', '1', '--', 'cat'], Buffer.alloc(1024 * 1024 + 1, 'a'))).toEqual({
+      code: 255,
+      stdout: '',
+      stderr: "'input-data' (STDIN) is limited to 1 MiB, aborting\n",
+    });
+    expect(exec([], '')).toMatchObject({ code: 255, stderr: 'command or input-data (or both) required\n' });
+    expect(exec(['--synchronous', '0', '--timeout', '5', '--', 'true'], '').stderr).toBe(
+      "400 Parameter verification failed.\nsynchronous: needs to be set for 'timeout'\nqm guest exec <vmid> [<extra-args>] [OPTIONS]\n",
+    );
   });
 });
 
