@@ -39,6 +39,21 @@ export function splitDescription(description: string): { notes: string; block: s
  * keep only the work done inside the file system; the rest describes the source, not this guest.
  */
 export function readStamps(description: string, vmid: Vmid): StampSet {
+  // Every target of a guest asks again (a no-op of a large fleet parsed each block ~9 times):
+  // parse once per (guest, description), hand out copies (callers add predicted stamps).
+  const key = `${vmid}\u0000${description}`;
+  let cached = parsed.get(key);
+  if (!cached) {
+    cached = parseStamps(description, vmid);
+    if (parsed.size > 10_000) parsed.clear();
+    parsed.set(key, cached);
+  }
+  return { by: cached.by, targets: { ...cached.targets } };
+}
+
+const parsed = new Map<string, StampSet>();
+
+function parseStamps(description: string, vmid: Vmid): StampSet {
   const { block } = splitDescription(description);
   if (block === undefined) return noStamps();
   try {

@@ -34,10 +34,18 @@ export function showCommand(cmd: string, args: string[]): string {
 }
 
 /** Runs a mutating command and fails the step (with the stderr) when it exits non-zero. */
-export async function must(ctx: StepContext, cmd: string, args: string[]): Promise<CommandResult> {
+export async function must(
+  ctx: StepContext,
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<CommandResult> {
   const shown = showCommand(cmd, args);
   ctx.log(`$ ${shown}`);
-  const r = await ctx.host.run(cmd, args, { onLine: (line) => ctx.log(line) });
+  const r = await ctx.host.run(cmd, args, {
+    onLine: (line) => ctx.log(line),
+    ...(input !== undefined ? { input } : {}),
+  });
   if (r.exitCode !== 0) {
     const detail = lastLines(r.stderr || r.stdout, 1);
     throw new StepError(

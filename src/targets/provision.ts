@@ -45,6 +45,9 @@ async function runScript(
     await must(ctx, 'pct', ['exec', id, '--', 'bash', inGuest, ...args]);
     return;
   }
+  if (Buffer.byteLength(script.content) > 1024 * 1024) {
+    throw new StepError(`${script.local} is over 1 MiB: qm guest exec --pass-stdin passes at most 1 MiB`);
+  }
   const timeout = process.env.PHOENIX_GUEST_EXEC_TIMEOUT_S ?? '3600';
   const cmdArgs = [
     'guest',
@@ -52,14 +55,17 @@ async function runScript(
     id,
     '--timeout',
     timeout,
+    // The script goes to bash on stdin (`--pass-stdin`, max 1 MiB): its text never appears in
+    // a command line (process lists, logs, ARG_MAX); the arguments stay separate argv elements.
+    '--pass-stdin',
+    '1',
     '--',
     'bash',
-    '-c',
-    script.content,
-    `phoenix-${name}`,
+    '-s',
+    '--',
     ...args,
   ];
-  const r = await must(ctx, 'qm', cmdArgs);
+  const r = await must(ctx, 'qm', cmdArgs, script.content);
   // `qm guest exec` exits 0 whatever the guest command did: the verdict is in the JSON.
   let out: { exitcode?: number; exited?: number; 'err-data'?: string; 'out-data'?: string } = {};
   try {
@@ -110,7 +116,7 @@ export function featureTarget(g: Guest, feature: string, deps: string[]): Target
     describe: (ctx) =>
       g.kind === 'lxc'
         ? `pct push ${g.vmid} ${decl(ctx)?.script} ${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}.sh; pct exec ${g.vmid} -- bash ...${args(ctx).length ? ` ${args(ctx).join(' ')}` : ''}`
-        : `qm guest exec ${g.vmid} -- bash -c <${decl(ctx)?.script}>`,
+        : `qm guest exec ${g.vmid} --pass-stdin 1 -- bash -s < ${decl(ctx)?.script}`,
     locks: () => [`guest:${g.vmid}`],
     run: async (ctx) => {
       const d = decl(ctx);

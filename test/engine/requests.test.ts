@@ -88,6 +88,15 @@ describe('engine requests', { timeout: 300_000 }, () => {
     );
   });
 
+  it('VM scripts run through the agent with the text on stdin, never in a command line', () => {
+    const script = readFileSync(path.join(p.dir, 'features', 'base.sh'), 'utf8').trim();
+    const exec = p.calls().filter((c) => c.cmd === 'qm' && c.args[0] === 'guest' && c.args[1] === 'exec');
+    expect(exec.map((c) => c.args.join(' '))).toContain(
+      'guest exec 7000 --timeout 3600 --pass-stdin 1 -- bash -s --',
+    );
+    expect(p.calls().filter((c) => c.args.some((a) => a.includes(script)))).toEqual([]);
+  });
+
   it('bench: agent is judged stale when `running` starts the VM in this run', () => {
     expect(p.simCmd('qm', ['stop', '7000']).status).toBe(0);
     const plan = p.run(['build', '7000', '--sim', '--dry-run']);

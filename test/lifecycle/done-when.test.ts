@@ -38,6 +38,20 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
     );
   });
 
+  it('gets the host-side LXC settings of the legacy fleet (AppArmor, nesting, raw lxc.*, second NIC)', () => {
+    const main = (p.hostFile('/etc/pve/nodes/pve/lxc/101.conf') ?? '').split(/\n\[/)[0] ?? '';
+    for (const line of [
+      'lxc.apparmor.profile: unconfined',
+      'lxc.apparmor.allow_nesting: 1',
+      'lxc.mount.auto: sys:rw',
+      'lxc.net.0.type: macvlan',
+    ])
+      expect(main.split('\n')).toContain(line);
+    expect(main).toMatch(/^net1: name=eth1,bridge=vmbr100,.*ip=172\.16\.100\.10\/24/m);
+    expect(main).toMatch(/^onboot: 1$/m);
+    expect(main).toMatch(/^startup: order=2,up=5,down=5$/m);
+  });
+
   it('delegates the passed-through gid to root in /etc/subgid, keeping the default range', () => {
     expect(lines(p.hostFile('/etc/subgid'))).toContain('root:33:1');
     expect(lines(p.hostFile('/etc/subgid'))).toContain('root:100000:65536');
