@@ -57,7 +57,7 @@ export function renderReport(r, findings) {
   );
   L.push('');
   L.push(
-    'Built hosts of 10–1000 guests are prepared by building them with the real engine and the real simulator code in one process (`bench/lib/inproc.mjs`: no process per host call, speed 0), which takes minutes instead of an hour; every measured command is then the real `phoenix` CLI spawning the simulator per call.',
+    'Built hosts of 10–1000 guests are prepared by building them with the real engine and the real simulator code in one process (`bench/lib/inproc.mjs`: no process per host call, speed 0), which takes minutes instead of an hour; every measured command is then the real `phoenix` CLI spawning the simulator per call. The CLI and the simulator run from a copy of `bin/` and `dist/` taken when the benchmark starts, so a rebuild of the working tree meanwhile cannot change what is measured half-way.',
   );
 
   // 1. No-op

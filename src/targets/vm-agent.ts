@@ -23,7 +23,7 @@ async function run(ctx: StepContext) {
       // A VM made from a cloud image: provisioning (or a template's clean-up) waits until
       // cloud-init's first boot is over, or it races cloud-init's own package runs.
       if (ctx.guest.cloneFrom === undefined) {
-        ctx.log('$ qm guest exec ' + id + ' -- cloud-init status --wait');
+        ctx.log(`$ qm guest exec ${id} -- cloud-init status --wait`);
         const ci = await waitCloudInit(ctx.host, ctx.guest.vmid);
         if (!ci.ok) throw new StepError(ci.error, `qm guest exec ${id} -- cloud-init status --wait`);
       }

@@ -141,7 +141,7 @@ async function one(seed, fleet, windowMs) {
       problems,
       dir: p.dir,
     };
-    if (result.converged && !replacements.length && !foreignTouched) p.remove();
+    if (result.converged && !replacements.length && !foreignTouched && !result.stackTrace) p.remove();
     else {
       writeFileSync(path.join(p.dir, 'killed.out'), `${killed.stdout}\n--- stderr\n${killed.stderr}`);
       writeFileSync(path.join(p.dir, 'reruns.out'), allText);

@@ -328,7 +328,7 @@ export async function faultRun({
       problems,
       dir: p.dir,
     };
-    if (result.converged && !replacements.length && !foreignTouched) p.remove();
+    if (result.converged && !replacements.length && !foreignTouched && !result.stackTrace) p.remove();
     else {
       writeFileSync(path.join(p.dir, 'faulty.out'), `${faulty.stdout}\n--- stderr\n${faulty.stderr}`);
       writeFileSync(path.join(p.dir, 'reruns.out'), rerunText);

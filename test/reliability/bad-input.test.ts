@@ -232,7 +232,7 @@ describe('bad-input corpus: broken configs', () => {
   });
 
   for (const [file, place] of Object.entries(CONFIGS)) {
-    const test = file in KNOWN_BUGS ? it.fails : it;
+    const test = file in KNOWN_BUGS && process.env.PHOENIX_KNOWN_BUGS !== 'run' ? it.fails : it;
     test(`${file}: check and build exit 2 naming ${place.trim()}, host untouched${
       file in KNOWN_BUGS ? ` (KNOWN BUG: ${KNOWN_BUGS[file]})` : ''
     }`, () => {
