@@ -44,8 +44,10 @@ export function renderReport(r, findings) {
   L.push('');
   L.push('```sh');
   L.push('npm ci');
-  L.push('npm run bench                 # everything, ~20 min; writes BENCHMARKS.md and bench/results.json');
-  L.push('npm run bench -- --quick      # smoke test, ~5 min');
+  L.push(
+    'npm run bench                 # everything, ~25–35 min here; writes BENCHMARKS.md and bench/results.json',
+  );
+  L.push('npm run bench -- --quick      # smoke test, ~8 min');
   L.push('npm run bench -- --only noop  # one case: noop, full, one, load');
   L.push(
     'npm run bench -- --check      # compare with the committed bench/results.json, exit 1 if >25 % worse',
@@ -89,7 +91,7 @@ export function renderReport(r, findings) {
         .filter((v, i, a) => a.indexOf(v) === i)
         .join(
           '/',
-        )} guests (the top-level fleet differs only because it declares more storages: one content listing per storage holding templates or images). No writes on any no-op.`,
+        )} guests (the top-level fleet differs only in what it declares, not in size: a second storage holding templates, one content listing each, and bind mounts, whose host folders one \`stat\` reads). No writes on any no-op.`,
     );
     if (big) {
       const ok = big.beyondNodeMs.median < 1500;

@@ -11,7 +11,7 @@ import { bundle } from './bundle.js';
 import { cachedBundle, storeBundle } from './bundle-cache.js';
 import type { Diagnostic, Result } from './diagnostics.js';
 import { err } from './diagnostics.js';
-import { locatePaths } from './locate.js';
+import { duplicateKeys, locatePaths } from './locate.js';
 import type { Config } from './model.js';
 import { validateConfig } from './validate.js';
 
@@ -84,6 +84,28 @@ export async function locateDiagnostics(diagnostics: Diagnostic[], file: string)
   });
 }
 
+/** Keys written twice in the config file itself (see duplicateKeys): the first one is lost on import. */
+function writtenTwice(file: string): Diagnostic[] {
+  let source: string;
+  try {
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return duplicateKeys(source).map(({ path: at, location }) => {
+    const guest = /^guests\.(\d+)$/.exec(at)?.[1];
+    return {
+      path: at,
+      message: guest
+        ? `VMID ${guest} is declared twice; JavaScript keeps only the last declaration`
+        : 'is written twice in the same object; JavaScript keeps only the last one',
+      fix: guest ? 'give each guest its own VMID, or remove one of the two' : 'remove one of the two',
+      file,
+      ...location,
+    };
+  });
+}
+
 export async function loadConfig(
   configPath: string,
   options: LoadOptions = {},
@@ -116,9 +138,10 @@ export async function loadConfig(
     file,
     options.checkFiles === false ? {} : { fileExists: fs.existsSync },
   );
-  if (result.ok) return result;
+  const twice = writtenTwice(file);
+  if (result.ok && twice.length === 0) return result;
   // In file order, so the list reads top to bottom like the config (unlocated ones first).
-  const located = await locateDiagnostics(result.error, file);
+  const located = [...twice, ...(await locateDiagnostics(result.ok ? [] : result.error, file))];
   return err(
     located
       .map((d, i) => [d, i] as const)

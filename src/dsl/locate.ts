@@ -230,13 +230,18 @@ class Parser {
   }
 }
 
-export function locatePaths(source: string, paths: readonly string[]): Map<string, Location> {
-  const out = new Map<string, Location>();
+interface Parsed {
+  exported: Node;
+  unwrap: (node: Node, depth?: number) => Node;
+}
+
+/** The exported value's tree, with `const` references and `lxc({...})`-style calls seen through. */
+function parse(source: string): Parsed | undefined {
   let toks: Tok[];
   try {
     toks = tokenize(source);
   } catch {
-    return out;
+    return undefined;
   }
   const consts = new Map<string, Node>();
   let exported: Node | undefined;
@@ -256,8 +261,7 @@ export function locatePaths(source: string, paths: readonly string[]): Map<strin
       exported = p.expr();
     }
   }
-  if (!exported) return out;
-
+  if (!exported) return undefined;
   const unwrap = (node: Node, depth = 0): Node => {
     if (depth > 20) return node;
     if (node.t === 'ref') {
@@ -267,6 +271,64 @@ export function locatePaths(source: string, paths: readonly string[]): Map<strin
     if (node.t === 'call' && node.args[0]) return unwrap(node.args[0], depth + 1);
     return node;
   };
+  return { exported, unwrap };
+}
+
+function positions(source: string): (offset: number) => Location {
+  const lineStarts = [0];
+  for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
+  return (offset: number): Location => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - lineStarts[lo]! + 1, length: 1 };
+  };
+}
+
+/**
+ * Keys written twice in one object literal of the exported config (`101: lxc(...)` twice): the
+ * imported value only holds the last, so validation never sees the first. esbuild warns about
+ * duplicate identifier and string keys but not numeric ones, which is what guest keys are.
+ * Each is reported at its second (and later) occurrence, with its config path.
+ */
+export function duplicateKeys(source: string): { path: string; location: Location }[] {
+  const parsed = parse(source);
+  if (!parsed) return [];
+  const position = positions(source);
+  const out: { path: string; location: Location }[] = [];
+  const seen = new Set<Node>();
+  const walk = (node: Node, path: string, depth: number): void => {
+    const n = parsed.unwrap(node);
+    if (depth > 30 || seen.has(n)) return;
+    seen.add(n);
+    if (n.t === 'array') {
+      for (const [i, item] of n.items.entries()) walk(item, path ? `${path}.${i}` : String(i), depth + 1);
+    }
+    if (n.t !== 'object') return;
+    const keys = new Set<string>();
+    for (const prop of n.props) {
+      if ('spread' in prop || prop.key === undefined) continue;
+      const at = path ? `${path}.${prop.key}` : prop.key;
+      if (keys.has(prop.key)) {
+        out.push({ path: at, location: { ...position(prop.ks), length: Math.max(1, prop.ke - prop.ks) } });
+      }
+      keys.add(prop.key);
+      walk(prop.value, at, depth + 1);
+    }
+  };
+  walk(parsed.exported, '', 0);
+  return out;
+}
+
+export function locatePaths(source: string, paths: readonly string[]): Map<string, Location> {
+  const out = new Map<string, Location>();
+  const parsed = parse(source);
+  if (!parsed) return out;
+  const { exported, unwrap } = parsed;
   type Found = { at: { s: number; e: number }; value: Node };
   const child = (container: Node, key: string, depth = 0): Found | undefined => {
     if (container.t === 'array') {
@@ -287,18 +349,7 @@ export function locatePaths(source: string, paths: readonly string[]): Map<strin
     return undefined;
   };
 
-  const lineStarts = [0];
-  for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
-  const position = (offset: number): Location => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - lineStarts[lo]! + 1, length: 1 };
-  };
+  const position = positions(source);
 
   const root = unwrap(exported);
   for (const path of paths) {

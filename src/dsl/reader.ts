@@ -119,7 +119,7 @@ export class Reader {
       return undefined;
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.problem(where, `must be a number, got ${describe(v)}`);
+      this.problem(where, `must be a number, got ${typeof v === 'number' ? String(v) : describe(v)}`);
       return undefined;
     }
     if ((opts.integer ?? true) && !Number.isInteger(v)) {

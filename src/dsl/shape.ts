@@ -123,6 +123,53 @@ function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K]
   if (value !== undefined) target[key] = value;
 }
 
+/**
+ * Line breaks and other control characters (U+0000-U+001F, U+007F). Values like these end up in files Proxmox reads line by
+ * line (guest conf, firewall rules, fstab) or in command arguments, where a line break starts a new
+ * entry (a hook, a rule). Descriptions, script arguments and health-check commands may keep them.
+ */
+/** The value is not echoed: it may be a key, and a control character would garble the message. */
+function controlProblem(v: string): string | undefined {
+  // A loop rather than a regex: linters refuse control-character ranges in patterns.
+  const i = [...v].findIndex((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (i < 0) return undefined;
+  const code = [...v][i]!.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  const what = code === '000A' || code === '000D' ? 'a line break' : 'a control character';
+  return `contains ${what} (U+${code} at position ${i + 1}), which would end up in a Proxmox config file or command line`;
+}
+
+const ONE_LINE_FIX = 'write it on one line, without control characters';
+
+/** A string on one line (see CONTROL); reports and drops it otherwise. */
+function line(
+  r: Reader,
+  o: Obj,
+  key: string,
+  path: string,
+  required = false,
+  fix?: string,
+): string | undefined {
+  const v = r.string(o, key, path, required, fix);
+  const bad = v === undefined ? undefined : controlProblem(v);
+  if (bad) {
+    r.problem(join(path, key), bad, ONE_LINE_FIX);
+    return undefined;
+  }
+  return v;
+}
+
+function lineItem(r: Reader) {
+  return (v: unknown, path: string): string | undefined => {
+    const s = r.stringItem(v, path);
+    const bad = s === undefined ? undefined : controlProblem(s);
+    if (bad) {
+      r.problem(path, bad, ONE_LINE_FIX);
+      return undefined;
+    }
+    return s;
+  };
+}
+
 export function parseConfig(raw: unknown, r: Reader): ParsedConfig | undefined {
   // A module namespace (`import * as cfg`) or a CommonJS-style wrapper: use its default export.
   const root =
@@ -205,8 +252,8 @@ function parseStorage(v: unknown, path: string, r: Reader): StorageDecl | undefi
   });
   if (o.content === undefined)
     r.problem(join(path, 'content'), 'missing', 'list what the storage holds, e.g. ["rootdir", "images"]');
-  const pool = r.string(o, 'pool', path);
-  const dir = r.string(o, 'path', path);
+  const pool = line(r, o, 'pool', path);
+  const dir = line(r, o, 'path', path);
   if (!type || !content) return undefined;
   const s: StorageDecl = { type, content };
   put(s, 'pool', pool);
@@ -218,7 +265,7 @@ function parseFeature(v: unknown, path: string, r: Reader): FeatureDecl | undefi
   const o = r.objectItem(v, path);
   if (!o) return undefined;
   r.onlyKeys(o, path, ['script', 'description', 'args']);
-  const script = r.string(o, 'script', path, true, 'add the path of the script, relative to the config file');
+  const script = line(r, o, 'script', path, true, 'add the path of the script, relative to the config file');
   const description = r.string(o, 'description', path);
   const args = r.list(o, 'args', path, r.stringItem);
   if (script === undefined) return undefined;
@@ -310,6 +357,14 @@ function vmidItem(r: Reader) {
 function parseCommon(o: Obj, path: string, r: Reader, target: LxcSpec | VmSpec): void {
   const name = r.string(o, 'name', path, true, 'add the hostname/VM name (a DNS name)');
   target.name = name ?? '';
+  // semantic.ts checks the DNS format of non-empty names; '' also stands for "missing" there.
+  if (name === '') {
+    r.problem(
+      join(path, 'name'),
+      'is empty: Proxmox needs a DNS name (letters, digits, inner "-", dots) as hostname/VM name',
+      'give the guest a name, e.g. "web"',
+    );
+  }
   put(target, 'description', r.string(o, 'description', path));
   put(
     target,
@@ -329,10 +384,10 @@ function parseCommon(o: Obj, path: string, r: Reader, target: LxcSpec | VmSpec):
   put(target, 'cores', r.number(o, 'cores', path, { min: 1, max: 8192 }));
   put(target, 'memoryMb', r.number(o, 'memoryMb', path, { min: 16, unit: 'MiB' }));
   if (o.cloneFrom !== undefined) put(target, 'cloneFrom', vmidItem(r)(o.cloneFrom, join(path, 'cloneFrom')));
-  put(target, 'cloneSnapshot', r.string(o, 'cloneSnapshot', path));
+  put(target, 'cloneSnapshot', line(r, o, 'cloneSnapshot', path));
   put(target, 'template', r.boolean(o, 'template', path));
   put(target, 'dependsOn', r.list(o, 'dependsOn', path, vmidItem(r)));
-  put(target, 'features', r.list(o, 'features', path, r.stringItem));
+  put(target, 'features', r.list(o, 'features', path, lineItem(r)));
   put(target, 'featureArgs', r.list(o, 'featureArgs', path, r.stringItem));
   const app = r.object(o, 'app', path);
   if (app) put(target, 'app', parseApp(app, join(path, 'app'), r));
@@ -353,7 +408,7 @@ function parseCommon(o: Obj, path: string, r: Reader, target: LxcSpec | VmSpec):
 
 function parseApp(o: Obj, path: string, r: Reader): AppDecl | undefined {
   r.onlyKeys(o, path, ['script', 'args']);
-  const script = r.string(o, 'script', path, true, 'add the path of the script, relative to the config file');
+  const script = line(r, o, 'script', path, true, 'add the path of the script, relative to the config file');
   const args = r.list(o, 'args', path, r.stringItem);
   if (script === undefined) return undefined;
   const a: AppDecl = { script };
@@ -375,7 +430,7 @@ function parseSnapshot(v: unknown, path: string, r: Reader): SnapshotDecl | unde
 }
 
 function addressOrCidr(r: Reader, o: Obj, key: string, path: string): string | undefined {
-  const v = r.string(o, key, path);
+  const v = line(r, o, key, path);
   // Proxmox also accepts aliases and `+ipset` names here; only things that look like addresses are checked.
   if (v !== undefined && /^[0-9a-f.:/]+$/i.test(v) && /[.:]/.test(v)) {
     const bad = v
@@ -435,11 +490,11 @@ function parseFirewall(o: Obj, path: string, r: Reader): LxcSpec['firewall'] {
       const out: Partial<FirewallRule> = {};
       put(out, 'source', addressOrCidr(r, rule, 'source', p));
       put(out, 'dest', addressOrCidr(r, rule, 'dest', p));
-      put(out, 'proto', r.string(rule, 'proto', p));
+      put(out, 'proto', line(r, rule, 'proto', p));
       put(out, 'dport', portSpec(r, rule, 'dport', p));
       put(out, 'sport', portSpec(r, rule, 'sport', p));
-      put(out, 'iface', r.string(rule, 'iface', p));
-      put(out, 'comment', r.string(rule, 'comment', p));
+      put(out, 'iface', line(r, rule, 'iface', p));
+      put(out, 'comment', line(r, rule, 'comment', p));
       put(out, 'enabled', r.boolean(rule, 'enabled', p));
       if ((out.dport || out.sport) && !out.proto) {
         r.problem(
@@ -474,7 +529,7 @@ function parseHealthCheck(o: Obj, path: string, r: Reader): HealthCheckDecl | un
 }
 
 function absolutePath(r: Reader, o: Obj, key: string, path: string, required: boolean): string | undefined {
-  const v = r.string(o, key, path, required, 'add an absolute path');
+  const v = line(r, o, key, path, required, 'add an absolute path');
   if (v === undefined) return undefined;
   if (!v.startsWith('/')) {
     r.problem(
@@ -579,8 +634,8 @@ function parseZfsVolume(v: unknown, path: string, r: Reader): ZfsVolumeSpec | un
   const o = r.objectItem(v, path);
   if (!o) return undefined;
   r.onlyKeys(o, path, ['name', 'storage', 'sizeGb', 'path']);
-  const name = r.string(o, 'name', path, true);
-  const storage = r.string(o, 'storage', path, true, 'add a declared storage id');
+  const name = line(r, o, 'name', path, true);
+  const storage = line(r, o, 'storage', path, true, 'add a declared storage id');
   const sizeGb = r.number(o, 'sizeGb', path, { min: 0.001, integer: false, required: true, unit: 'GiB' });
   const mp = absolutePath(r, o, 'path', path, true);
   if (name === undefined || storage === undefined || sizeGb === undefined || mp === undefined)
@@ -595,14 +650,14 @@ function parseLxcFeatures(o: Obj, path: string, r: Reader): LxcFeatures {
   put(f, 'keyctl', r.boolean(o, 'keyctl', path));
   put(f, 'fuse', r.boolean(o, 'fuse', path));
   put(f, 'mknod', r.boolean(o, 'mknod', path));
-  put(f, 'mount', r.list(o, 'mount', path, r.stringItem));
+  put(f, 'mount', r.list(o, 'mount', path, lineItem(r)));
   return f;
 }
 
 function parseLxc(o: Obj, path: string, r: Reader): LxcSpec {
   const s = {} as LxcSpec;
   parseCommon(o, path, r, s);
-  put(s, 'ostemplate', r.string(o, 'ostemplate', path));
+  put(s, 'ostemplate', line(r, o, 'ostemplate', path));
   put(s, 'unprivileged', r.boolean(o, 'unprivileged', path));
   put(s, 'swapMb', r.number(o, 'swapMb', path, { min: 0, unit: 'MiB' }));
   const rootfs = r.object(o, 'rootfs', path);
@@ -610,7 +665,7 @@ function parseLxc(o: Obj, path: string, r: Reader): LxcSpec {
     const p = join(path, 'rootfs');
     r.onlyKeys(rootfs, p, ['storage', 'sizeGb']);
     const fs: NonNullable<LxcSpec['rootfs']> = {};
-    put(fs, 'storage', r.string(rootfs, 'storage', p));
+    put(fs, 'storage', line(r, rootfs, 'storage', p));
     put(fs, 'sizeGb', r.number(rootfs, 'sizeGb', p, { min: 0.001, integer: false, unit: 'GiB' }));
     s.rootfs = fs;
   }
@@ -620,14 +675,14 @@ function parseLxc(o: Obj, path: string, r: Reader): LxcSpec {
     r.list(o, 'net', path, (v, p) => parseNet(v, p, r)),
   );
   put(s, 'nameserver', formatted(r, o, 'nameserver', path, addressListProblem));
-  put(s, 'searchdomain', r.string(o, 'searchdomain', path));
+  put(s, 'searchdomain', line(r, o, 'searchdomain', path));
   const pf = r.object(o, 'pveFeatures', path);
   if (pf) s.pveFeatures = parseLxcFeatures(pf, join(path, 'pveFeatures'), r);
   const aa = r.object(o, 'apparmor', path);
   if (aa) {
     const p = join(path, 'apparmor');
     r.onlyKeys(aa, p, ['profile', 'allowNesting']);
-    const profile = r.string(aa, 'profile', p, true, 'add a profile name, e.g. unconfined');
+    const profile = line(r, aa, 'profile', p, true, 'add a profile name, e.g. unconfined');
     const allowNesting = r.boolean(aa, 'allowNesting', p);
     if (profile !== undefined)
       s.apparmor = allowNesting === undefined ? { profile } : { profile, allowNesting };
@@ -645,7 +700,7 @@ function parseLxc(o: Obj, path: string, r: Reader): LxcSpec {
     s,
     'rawLxc',
     r.list(o, 'rawLxc', path, (v, p) => {
-      const line = r.stringItem(v, p);
+      const line = lineItem(r)(v, p);
       if (line !== undefined && !/^lxc\.[a-z0-9_.-]+\s*(:|=)/i.test(line)) {
         r.problem(
           p,
@@ -678,9 +733,17 @@ function parseLxc(o: Obj, path: string, r: Reader): LxcSpec {
 function parseCloudInit(o: Obj, path: string, r: Reader): NonNullable<VmSpec['cloudInit']> {
   r.onlyKeys(o, path, ['user', 'password', 'sshKeys', 'ip', 'gw', 'nameserver', 'searchdomain']);
   const c: NonNullable<VmSpec['cloudInit']> = {};
-  put(c, 'user', r.string(o, 'user', path));
+  const user = line(r, o, 'user', path);
+  // Proxmox takes any string for ciuser; cloud-init makes it a Unix account, so it must be one.
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(user)) {
+    r.problem(
+      join(path, 'user'),
+      `"${user}" is not a user name`,
+      'use up to 32 letters, digits, "_", "-" and "." (not starting with "-" or "."), e.g. "ops"',
+    );
+  } else put(c, 'user', user);
   put(c, 'password', r.string(o, 'password', path));
-  put(c, 'sshKeys', r.list(o, 'sshKeys', path, r.stringItem));
+  put(c, 'sshKeys', r.list(o, 'sshKeys', path, lineItem(r)));
   const ip = r.string(o, 'ip', path);
   const bad = ip === undefined || ip === 'dhcp' ? undefined : cidrProblem(ip);
   if (bad) r.problem(join(path, 'ip'), `"${ip}" ${bad}`, 'use dhcp or an address like 10.0.0.5/24');
@@ -689,15 +752,15 @@ function parseCloudInit(o: Obj, path: string, r: Reader): NonNullable<VmSpec['cl
   if (gw !== undefined && !isIp(gw)) r.problem(join(path, 'gw'), `"${gw}" is not an IP address`);
   else put(c, 'gw', gw);
   put(c, 'nameserver', formatted(r, o, 'nameserver', path, addressListProblem));
-  put(c, 'searchdomain', r.string(o, 'searchdomain', path));
+  put(c, 'searchdomain', line(r, o, 'searchdomain', path));
   return c;
 }
 
 function parseVm(o: Obj, path: string, r: Reader): VmSpec {
   const s = {} as VmSpec;
   parseCommon(o, path, r, s);
-  put(s, 'image', r.string(o, 'image', path));
-  put(s, 'storage', r.string(o, 'storage', path));
+  put(s, 'image', line(r, o, 'image', path));
+  put(s, 'storage', line(r, o, 'storage', path));
   put(s, 'diskGb', r.number(o, 'diskGb', path, { min: 0.001, integer: false, unit: 'GiB' }));
   put(s, 'bridge', formatted(r, o, 'bridge', path, bridgeProblem, { fix: 'use a host bridge, e.g. vmbr0' }));
   const mac = r.string(o, 'mac', path);
@@ -714,10 +777,10 @@ function parseVm(o: Obj, path: string, r: Reader): VmSpec {
       const n = r.objectItem(v, p);
       if (!n) return undefined;
       r.onlyKeys(n, p, ['server', 'export', 'mountPoint', 'options']);
-      const server = r.string(n, 'server', p, true, 'add the NFS server address');
+      const server = line(r, n, 'server', p, true, 'add the NFS server address');
       const exp = absolutePath(r, n, 'export', p, true);
       const mountPoint = absolutePath(r, n, 'mountPoint', p, true);
-      const options = r.string(n, 'options', p);
+      const options = line(r, n, 'options', p);
       if (server === undefined || exp === undefined || mountPoint === undefined) return undefined;
       const out: VmNfsVolume = { server, export: exp, mountPoint };
       put(out, 'options', options);

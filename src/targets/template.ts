@@ -3,20 +3,54 @@
 // exit 0 even when their task failed: the conversion is verified by re-reading the config.
 import type { Guest } from '../dsl/model.js';
 import { cleanForTemplate } from '../lifecycle/vm-template.js';
+import { parsePropertyString } from '../pve/format/index.js';
+import type { GuestState } from '../pve/state.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, must, reread, tool } from './common.js';
 
+const VM_DISK = /^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$/;
+
+/**
+ * A VM's disks that `qm template` has not turned into `base-` volumes. Its worker sets
+ * `template: 1` first and converts the disks after, so a failed or killed task leaves a
+ * "template" whose linked clones fail (`Linked clone feature is not supported for ...vm-9000-disk-0`).
+ */
+export function unconvertedDisks(gs: GuestState): string[] {
+  if (gs.kind !== 'vm') return [];
+  const out: string[] = [];
+  for (const [key, raw] of Object.entries(gs.conf.main.props)) {
+    if (!VM_DISK.test(key)) continue;
+    const p = parsePropertyString(raw, 'file');
+    if (!p.ok || p.value.media === 'cdrom') continue;
+    const file = p.value.file ?? '';
+    const volname = /^[^:/\s]+:(.+)$/.exec(file)?.[1];
+    if (!volname) continue; // `none`, or a path on the host: nothing to convert
+    if (!/(^|\/)base-/.test(volname)) out.push(key);
+  }
+  return out.sort();
+}
+
 function observe(ctx: TargetContext): Observation {
   if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
-  return ctx.gs.template ? { kind: 'ok' } : { kind: 'missing', detail: 'not converted to a template yet' };
+  if (!ctx.gs.template) return { kind: 'missing', detail: 'not converted to a template yet' };
+  const left = unconvertedDisks(ctx.gs);
+  return left.length
+    ? { kind: 'missing', detail: `template: 1, but disks not converted to base volumes: ${left.join(', ')}` }
+    : { kind: 'ok' };
 }
 
 async function run(ctx: StepContext) {
   const g = ctx.guest;
   const t = tool(g);
   const id = String(g.vmid);
-  if (ctx.gs?.template) return { changed: false };
+  if (ctx.gs?.template) {
+    // A conversion that stopped half-way: Proxmox converts the remaining disks one by one.
+    const left = unconvertedDisks(ctx.gs);
+    for (const key of left) await must(ctx, 'qm', ['template', id, '--disk', key]);
+    if (left.length) await verifyBase(ctx, id);
+    return { changed: left.length > 0, status: 'stopped' as const };
+  }
   if (ctx.gs?.status !== 'stopped') {
     const st = await ctx.host.read(t, ['status', id]);
     if (/status:\s*running/.test(st.stdout)) {
@@ -38,7 +72,14 @@ async function run(ctx: StepContext) {
       r.stderr,
     );
   }
+  if (g.kind === 'vm') await verifyBase(ctx, id);
   return { changed: true, status: 'stopped' as const };
+}
+
+async function verifyBase(ctx: StepContext, id: string): Promise<void> {
+  const left = unconvertedDisks(await reread(ctx, 'stopped'));
+  if (left.length)
+    throw new StepError(`qm template ${id} exited 0 but disks ${left.join(', ')} are not base volumes`);
 }
 
 export function templateTarget(g: Guest, deps: string[]): Target {

@@ -104,6 +104,30 @@ describe('phoenix check', () => {
     ]);
   });
 
+  it('redacts cloud-init passwords and SSH keys in --json', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phoenix-check-redact-'));
+    try {
+      const file = path.join(dir, 'phoenix.config.mjs');
+      fs.writeFileSync(
+        file,
+        `export default { storages: { vmd: { type: 'dir', content: ['images', 'import'] } }, guests: {
+  9000: { kind: 'vm', name: 'ci', image: 'vmd:import/noble.img', storage: 'vmd', bridge: 'vmbr0',
+    cloudInit: { user: 'ops', password: 'hunter2-secret', sshKeys: ['ssh-ed25519 AAAAC3secretkey ops@x'] } },
+} };\n`,
+      );
+      const r = phoenix('check', '--json', '--config', file);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('hunter2-secret');
+      expect(r.stdout).not.toContain('AAAAC3secretkey');
+      expect(JSON.parse(r.stdout).guests[0].cloudInit).toMatchObject({
+        password: '<redacted>',
+        sshKeys: ['<redacted>'],
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has --help', () => {
     const r = phoenix('check', '--help');
     expect(r.code).toBe(0);

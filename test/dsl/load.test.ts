@@ -166,4 +166,24 @@ describe('loadConfig', () => {
       'end it with `export default defineConfig({ ... })`',
     ]);
   });
+  it('refuses a guest key written twice instead of dropping the first guest (F9)', async () => {
+    const twice = MINIMAL.replace(
+      '  },\n});',
+      "    900: lxc({ name: 'again', ostemplate: 'local:vztmpl/debian-12.tar.zst', rootfs: { storage: 'tank', sizeGb: 8 } }),\n  },\n});",
+    );
+    const file = write('twice/phoenix.config.ts', twice);
+    for (const attempt of [1, 2]) {
+      // The second load must not be served a cached bundle that lost the first guest.
+      const r = await loadConfig(file);
+      expect(r.ok ? [] : r.error, `load ${attempt}`).toEqual([
+        expect.objectContaining({
+          file,
+          path: 'guests.900',
+          line: 6,
+          column: 5,
+          message: expect.stringContaining('VMID 900 is declared twice'),
+        }),
+      ]);
+    }
+  });
 });

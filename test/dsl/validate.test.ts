@@ -487,4 +487,84 @@ describe('validateConfig: problems', () => {
       'guests.900.app.script',
     ]);
   });
+  it('rejects an empty name as a DNS-name problem (F10)', () => {
+    const ds = problems(config({ 900: { ...base(), name: '' } }));
+    expect(at(ds, 'guests.900.name')).toEqual([
+      expect.objectContaining({ message: expect.stringContaining('is empty: Proxmox needs a DNS name') }),
+    ]);
+    expect(ds).toHaveLength(1);
+  });
+
+  it('says NaN, not "number", for a number that is not one', () => {
+    expect(at(problems(config({ 900: { ...base(), memoryMb: Number.NaN } })), 'guests.900.memoryMb')).toEqual(
+      [expect.objectContaining({ message: 'must be a number, got NaN' })],
+    );
+  });
+
+  it('refuses line breaks and control characters in values that reach conf files or commands (F11, F5)', () => {
+    const nl = 'x\ny';
+    const ds = problems(
+      config({
+        900: {
+          ...base(),
+          template: false,
+          searchdomain: `lan\nlxc.hook.pre-start: /tmp/x`,
+          rawLxc: ['lxc.mount.auto: sys:rw\nlxc.hook.pre-start: /tmp/x'],
+          apparmor: { profile: `unconfined${nl}` },
+          mounts: [{ hostPath: '/srv/a', path: `/mnt/a\nb` }],
+          firewall: {
+            rules: [{ direction: 'in', action: 'ACCEPT', comment: 'ok\nIN ACCEPT -source 0.0.0.0/0' }],
+          },
+        },
+        9000: {
+          ...cloudTemplate(),
+          cloudInit: { user: `u${nl}`, sshKeys: ['ssh-ed25519 AAAA\u0000'], searchdomain: `a\rb` },
+          nfsVolumes: [{ server: `nas${nl}`, export: '/e', mountPoint: '/m', options: `rw${nl}` }],
+        },
+      }),
+    );
+    const oneLine = (path: string) => [
+      expect.objectContaining({
+        path,
+        message: expect.stringMatching(/^contains a (line break|control character) \(U\+00/),
+      }),
+    ];
+    for (const path of [
+      'guests.900.searchdomain',
+      'guests.900.rawLxc.0',
+      'guests.900.apparmor.profile',
+      'guests.900.mounts.0.path',
+      'guests.900.firewall.rules.0.comment',
+      'guests.9000.cloudInit.user',
+      'guests.9000.cloudInit.sshKeys.0',
+      'guests.9000.cloudInit.searchdomain',
+      'guests.9000.nfsVolumes.0.server',
+      'guests.9000.nfsVolumes.0.options',
+    ])
+      expect(at(ds, path), path).toEqual(oneLine(path));
+    expect(
+      at(
+        problems(config({ 9000: { ...cloudTemplate(), cloudInit: { user: 'u$(reboot)' } } })),
+        'guests.9000.cloudInit.user',
+      ),
+    ).toEqual([expect.objectContaining({ message: '"u$(reboot)" is not a user name' })]);
+    // The message never echoes the value (an SSH key, a password).
+    expect(JSON.stringify(ds)).not.toContain('AAAA');
+  });
+
+  it('keeps line breaks in descriptions and script arguments (Proxmox escapes notes; args are argv)', () => {
+    const r = validateConfig(
+      config({
+        900: {
+          ...base(),
+          template: false,
+          description: 'line one\nline two',
+          featureArgs: ['a\nb'],
+          snapshots: [{ name: 'base', after: 'config', description: 'x\ny' }],
+        },
+      }),
+      FILE,
+    );
+    expect(r.ok ? [] : r.error).toEqual([]);
+  });
 });

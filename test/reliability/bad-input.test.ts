@@ -106,12 +106,7 @@ const CONFIGS: Record<string, string> = {
  * the suite turns red the day the bug is fixed (then move the case back to the passing ones).
  */
 const KNOWN_BUGS: Record<string, string> = {
-  // src/dsl: JavaScript keeps the last of two equal object keys; the loader never sees the first
-  // `101: lxc(...)`, so a guest silently disappears (esbuild reports "Duplicate key" as a warning).
-  '13-duplicate-vmid-key.ts': 'duplicate guest key accepted, first declaration dropped',
-  // src/dsl/shape.ts: an empty name passes validation; the build then runs `pct create 900 ...`,
-  // `pct start`, `pct template` and fails at `pct clone 900 101 --hostname ""` (400 hostname).
-  '47-hostname-empty.ts': 'empty guest name accepted; build mutates the host, then pct rejects it',
+  // None left: 13-duplicate-vmid-key (F9) and 47-hostname-empty (F10) are refused by src/dsl now.
 };
 
 /** `phoenix import` inputs: a folder of legacy JSON each, and the place the refusal names. */

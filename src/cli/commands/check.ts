@@ -38,11 +38,13 @@ export function summarize(config: Config): string[] {
   });
 }
 
-/** Cloud-init passwords stay out of output (the model's promise: kept out of logs and plans). */
+/** Cloud-init passwords and SSH keys stay out of output (the model's promise: kept out of logs and plans). */
 function redact(g: Guest): Guest {
-  return g.kind === 'vm' && g.cloudInit.password !== undefined
-    ? { ...g, cloudInit: { ...g.cloudInit, password: '<redacted>' } }
-    : g;
+  if (g.kind !== 'vm') return g;
+  const ci = { ...g.cloudInit };
+  if (ci.password !== undefined) ci.password = '<redacted>';
+  if (ci.sshKeys !== undefined) ci.sshKeys = ci.sshKeys.map(() => '<redacted>');
+  return { ...g, cloudInit: ci };
 }
 
 export function registerCheck(program: Command): void {
