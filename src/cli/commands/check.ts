@@ -51,7 +51,7 @@ export function registerCheck(program: Command): void {
   configOption(
     program
       .command('check')
-      .description('validate the config and print one line per guest (exit 0 valid, 2 invalid)')
+      .description('Validate the config and print one line per guest (exit 0 valid, 2 invalid)')
       .addHelpText(
         'after',
         '\nChecks types and shapes, references (cloneFrom, dependsOn, features, storages), dependency\n' +

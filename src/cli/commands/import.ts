@@ -17,7 +17,7 @@ interface ImportCliOptions {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('import legacy phoenix_*.json configs into a typed phoenix.config.ts')
+    .description('Import legacy phoenix_*.json configs into a typed phoenix.config.ts')
     .argument('<paths...>', 'a folder holding the legacy files, or any of the three JSON files')
     .option('-o, --output <file>', 'where to write the config', 'phoenix.config.ts')
     .option('-f, --force', 'overwrite an existing output file')
