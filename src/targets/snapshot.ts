@@ -25,9 +25,13 @@ export function snapshotTarget(g: Guest, snap: SnapshotDecl, deps: string[]): Ta
   const name = `snapshot:${snap.name}`;
   const observe = (ctx: TargetContext): Observation => {
     if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
-    return ctx.gs.conf.snapshots[snap.name]
-      ? { kind: 'ok' }
-      : { kind: 'missing', detail: `no snapshot '${snap.name}'` };
+    const section = ctx.gs.conf.snapshots[snap.name];
+    if (!section) return { kind: 'missing', detail: `no snapshot '${snap.name}'` };
+    // A snapshot task that was killed leaves `snapstate` in the section (and `lock: snapshot`).
+    const state = section.props.snapstate;
+    return state
+      ? { kind: 'missing', detail: `snapshot '${snap.name}' was interrupted (snapstate: ${state})` }
+      : { kind: 'ok' };
   };
   return {
     id: targetId(kind, g.vmid, name),
@@ -44,13 +48,29 @@ export function snapshotTarget(g: Guest, snap: SnapshotDecl, deps: string[]): Ta
     scripts: (ctx) => stageScripts(ctx, g, snap.after),
     observe,
     effect: (_c, obs) => (obs.kind === 'missing' ? 'create' : 'update'),
-    describe: (ctx) =>
-      `${ctx.gs?.conf.snapshots[snap.name] ? `${tool(g)} delsnapshot ${g.vmid} ${snap.name}; ` : ''}${tool(g)} snapshot ${g.vmid} ${snap.name}`,
+    describe: (ctx) => {
+      const section = ctx.gs?.conf.snapshots[snap.name];
+      const t = tool(g);
+      const clear = section?.props.snapstate
+        ? `${t} unlock ${g.vmid}; ${t} delsnapshot ${g.vmid} ${snap.name} --force 1; `
+        : section
+          ? `${t} delsnapshot ${g.vmid} ${snap.name}; `
+          : '';
+      return `${clear}${t} snapshot ${g.vmid} ${snap.name}`;
+    },
     locks: () => [`guest:${g.vmid}`],
     run: async (ctx: StepContext) => {
       const t = tool(g);
       const id = String(g.vmid);
-      if (ctx.gs?.conf.snapshots[snap.name]) await must(ctx, t, ['delsnapshot', id, snap.name]);
+      const section = ctx.gs?.conf.snapshots[snap.name];
+      if (section?.props.snapstate) {
+        // Left by a killed snapshot task (the runner holds this guest: no Phoenix step is
+        // taking it now): release its lock, then remove the half-made snapshot whatever state
+        // its volumes are in.
+        if (ctx.gs?.lock === 'snapshot' || ctx.gs?.lock === 'snapshot-delete')
+          await must(ctx, t, ['unlock', id]);
+        await must(ctx, t, ['delsnapshot', id, snap.name, '--force', '1']);
+      } else if (section) await must(ctx, t, ['delsnapshot', id, snap.name]);
       const args = ['snapshot', id, snap.name];
       if (snap.description) args.push('--description', snap.description);
       await must(ctx, t, args);

@@ -95,8 +95,12 @@ export function templateTarget(g: Guest, deps: string[]): Target {
     scripts: () => [],
     observe,
     effect: () => 'update',
-    describe: () =>
-      `${g.kind === 'vm' ? `clean ${g.vmid} for a template (cloud-init, machine-id, SSH host keys); ` : ''}${tool(g)} shutdown ${g.vmid} (if running); ${tool(g)} template ${g.vmid}`,
+    describe: (ctx) =>
+      ctx.gs?.template
+        ? unconvertedDisks(ctx.gs)
+            .map((k) => `qm template ${g.vmid} --disk ${k}`)
+            .join('; ')
+        : `${g.kind === 'vm' ? `clean ${g.vmid} for a template (cloud-init, machine-id, SSH host keys); ` : ''}${tool(g)} shutdown ${g.vmid} (if running); ${tool(g)} template ${g.vmid}`,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

@@ -198,6 +198,62 @@ describe('engine requests', { timeout: 300_000 }, () => {
     );
     editConfig(p, 'debian-12-standard_12.7-1_amd64', 'ubuntu-24.04-standard_24.04-2_amd64');
   });
+
+  it('F16: a snapshot whose task was killed is unlocked, removed and taken again', () => {
+    editConfig(
+      p,
+      '      gpus: [0],',
+      "      gpus: [0],\n      snapshots: [{ name: 'configured', after: 'config' }],",
+    );
+    expect(p.run(['build', '300', '--sim']).status).toBe(0);
+    // What a killed `pct snapshot` leaves: the section with `snapstate`, the CT locked.
+    const file = hostPath(p, CONF);
+    const text = readFileSync(file, 'utf8');
+    const main = mainSection(text);
+    writeFileSync(
+      file,
+      `${main.replace(/\n*$/, '\nlock: snapshot\n')}${text.slice(main.length).replace('[configured]\n', '[configured]\nsnapstate: prepare\n')}`,
+    );
+    expect(p.run(['explain', '300:snapshot:configured', '--sim']).stdout).toContain(
+      "snapshot 'configured' was interrupted (snapstate: prepare)",
+    );
+    const before = p.calls().length;
+    const b = p.run(['build', '300', '--sim']);
+    expect(b.status, b.stderr + b.stdout).toBe(0);
+    expect(
+      p
+        .calls()
+        .slice(before)
+        .filter(mutating)
+        .map((c) => `${c.cmd} ${c.args.join(' ')}`)
+        .filter((c) => !c.includes('--description')),
+    ).toEqual(['pct unlock 300', 'pct delsnapshot 300 configured --force 1', 'pct snapshot 300 configured']);
+    const after = readFileSync(file, 'utf8');
+    expect(after).not.toMatch(/^lock:|^snapstate:/m);
+  });
+});
+
+describe('F2: a VM template is verified by its base volumes', { timeout: 300_000 }, () => {
+  it('a failed `qm template` task (template: 1, plain disk) is finished, not trusted', () => {
+    const p = project('requests');
+    const file = hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf');
+    const failed = p.run(['build', '7100', '--sim'], { PHOENIX_SIM_FAULTS: 'cmd=qm,op=template,vmid=7100,times=1' });
+    expect(failed.status).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain('disks scsi0 are not base volumes');
+    expect(readFileSync(file, 'utf8')).toMatch(/^template: 1$/m);
+    const ex = p.run(['explain', '7100:template', '--sim']);
+    expect(ex.stdout).toContain('disks not converted to base volumes: scsi0');
+    const before = p.calls().length;
+    const b = p.run(['build', '7100', '--sim']);
+    expect(b.status, b.stderr + b.stdout).toBe(0);
+    const calls = p
+      .calls()
+      .slice(before)
+      .filter(mutating)
+      .map((c) => `${c.cmd} ${c.args.join(' ')}`);
+    expect(calls).toEqual(['qm template 7100 --disk scsi0']);
+    expect(readFileSync(file, 'utf8')).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
+  });
 });
 
 describe('E9: clones of a rebuilt template are outdated in status', { timeout: 300_000 }, () => {

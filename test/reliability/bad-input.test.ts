@@ -97,6 +97,10 @@ const CONFIGS: Record<string, string> = {
   '76-comments-only.ts': '76-comments-only.ts: the config has no default export',
   '77-import-missing-module.ts': '77-import-missing-module.ts:2:19: ',
   '78-binary-garbage.ts': '78-binary-garbage.ts:1:1: ',
+  // F11 / F5: a line break would add a line to the guest conf (a root hook) or a firewall rule.
+  '79-rawlxc-newline.ts': '79-rawlxc-newline.ts:23:16: guests.101.rawLxc.0: contains a line break',
+  '80-firewall-comment-newline.ts':
+    '80-firewall-comment-newline.ts:23:100: guests.101.firewall.rules.0.comment: contains a line break',
   // Generated in beforeAll (not committed): 5000 valid guests, then one bad name.
   'huge.mjs': 'guests.30000.name: ',
 };
