@@ -38,6 +38,21 @@ function observe(ctx: TargetContext): Observation {
   const gs = ctx.gs;
   const g = ctx.guest;
   if (!gs) return { kind: 'missing', detail: `${g.kind === 'lxc' ? 'CT' : 'VM'} ${g.vmid} does not exist` };
+  // Made from an image in three calls (create, disk import, cloud-init drive): a VM Phoenix
+  // created (its own birth stamp) but left without a boot disk is half-made, not built.
+  if (
+    g.kind === 'vm' &&
+    gs.kind === 'vm' &&
+    g.cloneFrom === undefined &&
+    !gs.template &&
+    gs.current.props.scsi0 === undefined &&
+    readStamps(descriptionOf(gs), g.vmid).by === g.vmid
+  ) {
+    return {
+      kind: 'missing',
+      detail: `half-made: VM ${g.vmid} has no boot disk (its disk import did not finish)`,
+    };
+  }
   const drifts: Drift[] = [];
   if (gs.kind !== kindOf(g)) {
     drifts.push({ field: 'kind', host: gs.kind, declared: kindOf(g), needsReplace: true });

@@ -237,7 +237,9 @@ describe('F2: a VM template is verified by its base volumes', { timeout: 300_000
   it('a failed `qm template` task (template: 1, plain disk) is finished, not trusted', () => {
     const p = project('requests');
     const file = hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf');
-    const failed = p.run(['build', '7100', '--sim'], { PHOENIX_SIM_FAULTS: 'cmd=qm,op=template,vmid=7100,times=1' });
+    const failed = p.run(['build', '7100', '--sim'], {
+      PHOENIX_SIM_FAULTS: 'cmd=qm,op=template,vmid=7100,times=1',
+    });
     expect(failed.status).toBe(1);
     expect(failed.stdout + failed.stderr).toContain('disks scsi0 are not base volumes');
     expect(readFileSync(file, 'utf8')).toMatch(/^template: 1$/m);
@@ -253,6 +255,29 @@ describe('F2: a VM template is verified by its base volumes', { timeout: 300_000
       .map((c) => `${c.cmd} ${c.args.join(' ')}`);
     expect(calls).toEqual(['qm template 7100 --disk scsi0']);
     expect(readFileSync(file, 'utf8')).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
+  });
+});
+
+describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000 }, () => {
+  it('a failed disk import leaves a half-made VM that the next build destroys and creates again', () => {
+    const p = project('requests');
+    const failed = p.run(['build', '7100', '--sim'], {
+      PHOENIX_SIM_FAULTS: 'cmd=qm,op=set,vmid=7100,times=1',
+    });
+    expect(failed.status).toBe(1);
+    const ex = p.run(['explain', '7100:exists', '--sim']);
+    expect(ex.stdout).toContain('half-made: VM 7100 has no boot disk');
+    const before = p.calls().length;
+    const b = p.run(['build', '7100', '--sim']);
+    expect(b.status, b.stderr + b.stdout).toBe(0);
+    const calls = p
+      .calls()
+      .slice(before)
+      .filter(mutating)
+      .map((c) => `${c.cmd} ${c.args.slice(0, 2).join(' ')}`);
+    expect(calls.slice(0, 2)).toEqual(['qm destroy 7100', 'qm create 7100']);
+    const conf = readFileSync(hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf'), 'utf8');
+    expect(conf).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
   });
 });
 
