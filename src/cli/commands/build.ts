@@ -69,10 +69,11 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   const { engine, host } = ready;
   const sel = selection(engine, ids);
   if (!sel.ok) return fail('build', sel.error);
+  const selected = sel.value;
   // Forcing a whole guest re-runs its steps on the existing guest; re-creating it (forcing
   // `exists`) destroys it, so that needs --allow-replace or naming the target (103:exists).
   const keep = (id: string) => flags.allowReplace || !id.endsWith(':exists');
-  const forced = new Set<string>(flags.alwaysMake ? sel.value.filter(keep) : []);
+  const forced = new Set<string>(flags.alwaysMake ? selected.filter(keep) : []);
   for (const ref of flags.force) {
     const r = resolveRefs(engine, [ref]);
     if (!r.ok) return fail('build', `--force: ${r.error}`);
@@ -86,151 +87,161 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   const tty = process.stdout.isTTY && !flags.json && !flags.dryRun;
   const plain = flags.json ? jsonRenderer(write) : plainRenderer(write, flags.verbose);
 
-  const read = await readState(engine, host);
-  if (!read.ok) return fail('build', `cannot read ${host.label}: ${read.error}`, 1);
-  const { state } = read.value;
-  let verdicts = planFor(engine, state, sel.value, forced);
-  if (!flags.allowReplace) {
-    // Forcing work that only a re-creation can redo (provisioning of a converted template)
-    // is dropped with a note rather than failing the plan.
-    const onlyForced = [...verdicts.values()].filter(
-      (v) => v.stale && v.effect === 'replace' && v.reasons.every((r) => r.kind === 'forced'),
-    );
-    for (const v of onlyForced) forced.delete(v.target);
-    if (onlyForced.length) {
-      process.stderr.write(
-        `phoenix build: note: not forcing ${onlyForced.map((v) => v.target).join(', ')}: redoing it means re-creating the guest (--allow-replace)\n`,
-      );
-      verdicts = planFor(engine, state, sel.value, forced);
-    }
-  }
-  if (flags.allowReplace) {
-    // A converted template cannot be provisioned again: rebuilding it means replacing it.
-    const rebuild = [...verdicts.values()].filter(
-      (v) => v.stale && v.effect === 'replace' && v.name !== 'exists',
-    );
-    for (const v of rebuild) forced.add(`${engine.targets.get(v.target)!.kind}/${v.guest}:exists`);
-    if (rebuild.length) verdicts = planFor(engine, state, sel.value, forced);
-  }
-  const stale = sel.value.map((id) => verdicts.get(id)!).filter((v) => v.stale);
-  const steps: PlanStep[] = stale.map((v) => ({
-    target: v.target,
-    guest: v.guest,
-    action: v.effect,
-    step: v.step,
-    reasons: v.reasons.map(formatReason),
-  }));
-  const problems = planChecks(engine.config, state, verdicts, !!flags.allowReplace);
-  for (const w of sourceWarnings(engine.config, state, verdicts))
-    process.stderr.write(`phoenix build: warning: ${w}\n`);
-
-  if (flags.dryRun) {
-    if (flags.json) {
-      write(
-        JSON.stringify({
-          steps: stale.map((v) => ({
-            target: v.target,
-            guest: v.guest,
-            action: v.effect,
-            step: v.step,
-            reasons: v.reasons.map(reasonJson),
-          })),
-          problems,
-          hostCalls: read.value.calls,
-        }),
-      );
-    } else {
-      if (!stale.length) write('nothing to do: every selected target is fresh');
-      for (const s of steps) {
-        write(`${s.target}  [${s.action}]  ${s.step}`);
-        for (const r of s.reasons) write(`    because ${r}`);
-      }
-      for (const p of problems) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
-    }
-    if (problems.length) process.exitCode = 1;
-    else if (flags.exitCode) process.exitCode = stale.length ? 1 : 0;
-    return;
-  }
-
-  if (problems.length) {
-    for (const p of problems) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
-    process.exitCode = 1;
-    return;
-  }
-
-  const display = tty && stale.length ? listrDisplay(steps) : undefined;
-  const emit: Emit = (e: BuildEvent) => {
-    history.append(runId, e);
-    if (display) {
-      if (e.type === 'summary') return;
-      display.emit(e);
-      if (e.type === 'note' || e.type === 'interrupt') process.stderr.write(`${e.message}\n`);
-    } else plain(e);
-  };
-  emit({ type: 'state-read', hostCalls: read.value.calls, ms: read.value.ms, guests: state.guests.size });
-  emit({ type: 'plan', steps, selected: sel.value.length });
-
-  const policy: FailurePolicy = flags.keepGoing ? 'continue' : 'no-new';
-  const interrupt: Interrupt = { requested: false };
-  let result: Awaited<ReturnType<typeof execute>> | undefined;
-  if (stale.length) {
+  // The host lock comes before the state read: a plan made from a host another build is still
+  // changing (a guest half-created under `lock: create`) would be wrong. A dry run only reads.
+  let lockNote: string | undefined;
+  if (!flags.dryRun) {
     const lock = await host.acquireLock();
-    if (!lock.ok) {
-      await display?.finish();
-      return fail('build', lock.error, 1);
-    }
-    if (lock.note) emit({ type: 'note', message: lock.note });
-    const onSigint = () => {
-      if (interrupt.requested) {
-        process.stderr.write(
-          '\nphoenix build: aborted; running Proxmox commands may leave guests locked (pct unlock)\n',
-        );
-        void host.releaseLock().finally(() => process.exit(130));
-        return;
-      }
-      interrupt.requested = true;
-      emit({
-        type: 'interrupt',
-        message:
-          'interrupt: no new steps start; waiting for running Proxmox commands (Ctrl-C again to abort)',
-      });
-    };
-    process.on('SIGINT', onSigint);
-    try {
-      result = await execute({
-        config: engine.config,
-        state,
-        targets: engine.targets,
-        order: sel.value,
-        forced,
-        hasher: engine.hasher,
-        host,
-        jobs,
-        policy,
-        allowReplace: !!flags.allowReplace,
-        history,
-        emit,
-        interrupt,
-      });
-    } finally {
-      process.off('SIGINT', onSigint);
-      await host.releaseLock().catch(() => undefined);
-      history.save();
-    }
+    if (!lock.ok) return fail('build', lock.error, 1);
+    lockNote = lock.note;
   }
-  await display?.finish();
-  const summary: Extract<BuildEvent, { type: 'summary' }> = {
-    type: 'summary',
-    built: result?.built ?? [],
-    fresh: (result?.fresh.length ?? 0) + (sel.value.length - stale.length),
-    failed: result?.failed ?? [],
-    blocked: result?.blocked ?? [],
-    notStarted: result?.notStarted ?? [],
-    ms: Date.now() - started,
-    hostCalls: { ...host.runner.calls },
-    interrupted: result?.interrupted ?? false,
-  };
-  emit(summary);
-  if (display) for (const l of summaryLines(summary)) write(l);
-  if (summary.failed.length || summary.interrupted) process.exitCode = 1;
+  try {
+    await buildLocked();
+  } finally {
+    if (!flags.dryRun) await host.releaseLock().catch(() => undefined);
+  }
+
+  async function buildLocked(): Promise<void> {
+    const read = await readState(engine, host);
+    if (!read.ok) return fail('build', `cannot read ${host.label}: ${read.error}`, 1);
+    const { state } = read.value;
+    let verdicts = planFor(engine, state, selected, forced);
+    if (!flags.allowReplace) {
+      // Forcing work that only a re-creation can redo (provisioning of a converted template)
+      // is dropped with a note rather than failing the plan.
+      const onlyForced = [...verdicts.values()].filter(
+        (v) => v.stale && v.effect === 'replace' && v.reasons.every((r) => r.kind === 'forced'),
+      );
+      for (const v of onlyForced) forced.delete(v.target);
+      if (onlyForced.length) {
+        process.stderr.write(
+          `phoenix build: note: not forcing ${onlyForced.map((v) => v.target).join(', ')}: redoing it means re-creating the guest (--allow-replace)\n`,
+        );
+        verdicts = planFor(engine, state, selected, forced);
+      }
+    }
+    if (flags.allowReplace) {
+      // A converted template cannot be provisioned again: rebuilding it means replacing it.
+      const rebuild = [...verdicts.values()].filter(
+        (v) => v.stale && v.effect === 'replace' && v.name !== 'exists',
+      );
+      for (const v of rebuild) forced.add(`${engine.targets.get(v.target)!.kind}/${v.guest}:exists`);
+      if (rebuild.length) verdicts = planFor(engine, state, selected, forced);
+    }
+    const stale = selected.map((id) => verdicts.get(id)!).filter((v) => v.stale);
+    const steps: PlanStep[] = stale.map((v) => ({
+      target: v.target,
+      guest: v.guest,
+      action: v.effect,
+      step: v.step,
+      reasons: v.reasons.map(formatReason),
+    }));
+    const problems = planChecks(engine.config, state, verdicts, !!flags.allowReplace);
+    for (const w of sourceWarnings(engine.config, state, verdicts))
+      process.stderr.write(`phoenix build: warning: ${w}\n`);
+
+    if (flags.dryRun) {
+      if (flags.json) {
+        write(
+          JSON.stringify({
+            steps: stale.map((v) => ({
+              target: v.target,
+              guest: v.guest,
+              action: v.effect,
+              step: v.step,
+              reasons: v.reasons.map(reasonJson),
+            })),
+            problems,
+            hostCalls: read.value.calls,
+          }),
+        );
+      } else {
+        if (!stale.length) write('nothing to do: every selected target is fresh');
+        for (const s of steps) {
+          write(`${s.target}  [${s.action}]  ${s.step}`);
+          for (const r of s.reasons) write(`    because ${r}`);
+        }
+        for (const p of problems) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
+      }
+      if (problems.length) process.exitCode = 1;
+      else if (flags.exitCode) process.exitCode = stale.length ? 1 : 0;
+      return;
+    }
+
+    if (problems.length) {
+      for (const p of problems) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
+      process.exitCode = 1;
+      return;
+    }
+
+    const display = tty && stale.length ? listrDisplay(steps) : undefined;
+    const emit: Emit = (e: BuildEvent) => {
+      history.append(runId, e);
+      if (display) {
+        if (e.type === 'summary') return;
+        display.emit(e);
+        if (e.type === 'note' || e.type === 'interrupt') process.stderr.write(`${e.message}\n`);
+      } else plain(e);
+    };
+    emit({ type: 'state-read', hostCalls: read.value.calls, ms: read.value.ms, guests: state.guests.size });
+    emit({ type: 'plan', steps, selected: selected.length });
+
+    const policy: FailurePolicy = flags.keepGoing ? 'continue' : 'no-new';
+    const interrupt: Interrupt = { requested: false };
+    let result: Awaited<ReturnType<typeof execute>> | undefined;
+    if (lockNote) emit({ type: 'note', message: lockNote });
+    if (stale.length) {
+      const onSigint = () => {
+        if (interrupt.requested) {
+          process.stderr.write(
+            '\nphoenix build: aborted; running Proxmox commands may leave guests locked (pct unlock)\n',
+          );
+          void host.releaseLock().finally(() => process.exit(130));
+          return;
+        }
+        interrupt.requested = true;
+        emit({
+          type: 'interrupt',
+          message:
+            'interrupt: no new steps start; waiting for running Proxmox commands (Ctrl-C again to abort)',
+        });
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        result = await execute({
+          config: engine.config,
+          state,
+          targets: engine.targets,
+          order: selected,
+          forced,
+          hasher: engine.hasher,
+          host,
+          jobs,
+          policy,
+          allowReplace: !!flags.allowReplace,
+          history,
+          emit,
+          interrupt,
+        });
+      } finally {
+        process.off('SIGINT', onSigint);
+        history.save();
+      }
+    }
+    await display?.finish();
+    const summary: Extract<BuildEvent, { type: 'summary' }> = {
+      type: 'summary',
+      built: result?.built ?? [],
+      fresh: (result?.fresh.length ?? 0) + (selected.length - stale.length),
+      failed: result?.failed ?? [],
+      blocked: result?.blocked ?? [],
+      notStarted: result?.notStarted ?? [],
+      ms: Date.now() - started,
+      hostCalls: { ...host.runner.calls },
+      interrupted: result?.interrupted ?? false,
+    };
+    emit(summary);
+    if (display) for (const l of summaryLines(summary)) write(l);
+    if (summary.failed.length || summary.interrupted) process.exitCode = 1;
+  }
 }
