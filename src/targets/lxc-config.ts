@@ -2,13 +2,13 @@
 // tags, notes, GPU device entries, raw `lxc.*` lines (AppArmor) and the guest firewall. Observed by comparing
 // the host config (pending values applied, as `pct config` shows it) with the declaration.
 import type { BootDecl, FirewallDecl, LxcFeatures, LxcGuest, LxcNet } from '../dsl/model.js';
-import { type GuestFirewall, parseFirewall, serializeFirewall } from '../pve/format/index.js';
+import { parseFirewall, serializeFirewall } from '../pve/format/index.js';
 import { descriptionOf } from '../pve/state.js';
 import { readStamps, splitDescription, writeStamps } from '../runner/stamps.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { editStoppedConf, must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
-import { firewallDrifts, isFirewallDrift } from './firewall.js';
+import { firewallDrifts, isFirewallDrift, wantFirewall } from './firewall.js';
 
 export function netString(n: LxcNet): string {
   const parts = [`name=${n.name}`, `bridge=${n.bridge}`];
@@ -133,41 +133,19 @@ export function declaredRawLxc(g: LxcGuest): Array<[string, string]> {
 
 const lineText = ([k, v]: [string, string]) => `${k}: ${v}`;
 
-export function declaredFirewall(fw: FirewallDecl): GuestFirewall {
-  const options: Record<string, string> = { enable: fw.enabled ? '1' : '0' };
-  if (fw.policyIn) options.policy_in = fw.policyIn;
-  if (fw.policyOut) options.policy_out = fw.policyOut;
-  return {
-    options,
-    other: [],
-    rules: fw.rules.map((r) => ({
-      type: r.direction,
-      action: r.action,
-      enable: r.enabled ?? true,
-      ...(r.iface ? { iface: r.iface } : {}),
-      ...(r.source ? { source: r.source } : {}),
-      ...(r.dest ? { dest: r.dest } : {}),
-      ...(r.proto ? { proto: r.proto } : {}),
-      ...(r.dport ? { dport: r.dport } : {}),
-      ...(r.sport ? { sport: r.sport } : {}),
-      ...(r.comment ? { comment: r.comment } : {}),
-    })),
-  };
-}
-
 /** The declared `.fw` file; refuses values with line breaks (they would add rules of their own). */
 export function firewallFileText(vmid: number, fw: FirewallDecl): string {
   const bad = fw.rules.find((r) => Object.values(r).some((v) => typeof v === 'string' && /[\r\n]/.test(v)));
   if (bad)
     throw new StepError(`guest ${vmid}: a firewall rule value contains a line break; not writing ${vmid}.fw`);
-  return serializeFirewall(declaredFirewall(fw));
+  return serializeFirewall(wantFirewall(fw));
 }
 
 /** One drift per firewall option and per rule (by position), with old and new values. */
 export function firewallDrift(ctx: TargetContext, fw: FirewallDecl | undefined): Drift[] {
   if (!fw) return [];
   const hostText = ctx.state.firewall.get(ctx.guest.vmid);
-  const want = declaredFirewall(fw);
+  const want = wantFirewall(fw);
   // Equal files in canonical form are no drift, whatever the line-level comparison would say.
   if (hostText !== undefined && serializeFirewall(parseFirewall(hostText)) === serializeFirewall(want))
     return [];
