@@ -9,6 +9,11 @@ import { allPropNames, lookupProp, type Props, parseBoolean } from './schema.js'
 
 export type Params = Record<string, string | string[]>;
 
+/** A single-valued option, or undefined when absent (repeatable options are arrays). */
+export const paramStr = (p: Params, k: string): string | undefined =>
+  typeof p[k] === 'string' ? (p[k] as string) : undefined;
+export const paramNum = (p: Params, k: string): number => Number(paramStr(p, k));
+
 export function getOptions(
   io: Out,
   argv: string[],

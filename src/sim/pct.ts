@@ -20,7 +20,7 @@ import {
   printPropertyString,
   withPendingApplied,
 } from '../pve/format/index.js';
-import type { Params } from './args.js';
+import { type Params, paramNum, paramStr } from './args.js';
 import { execInGuest, listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
@@ -29,9 +29,8 @@ import { readText } from './io.js';
 import { lookupProp, methodProps } from './schema.js';
 import { splitVolid } from './storage.js';
 
-const str = (p: Params, k: string): string | undefined =>
-  typeof p[k] === 'string' ? (p[k] as string) : undefined;
-const num = (p: Params, k: string): number => Number(str(p, k));
+const str = paramStr;
+const num = paramNum;
 
 /** Keys of create/set parameters that are not config keys. */
 const NON_CONFIG = new Set([

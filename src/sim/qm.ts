@@ -18,7 +18,7 @@ import {
   QEMU_DRIVE,
   withPendingApplied,
 } from '../pve/format/index.js';
-import type { Params } from './args.js';
+import { type Params, paramNum, paramStr } from './args.js';
 import { execInGuest, listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
@@ -29,9 +29,8 @@ import { printConfig } from './pct.js';
 import { lookupProp, methodProps } from './schema.js';
 import { hasFeature, isPathStorage, splitVolid } from './storage.js';
 
-const str = (p: Params, k: string): string | undefined =>
-  typeof p[k] === 'string' ? (p[k] as string) : undefined;
-const num = (p: Params, k: string): number => Number(str(p, k));
+const str = paramStr;
+const num = paramNum;
 
 const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$|^(efidisk0|tpmstate0)$/;
 const NON_CONFIG = new Set([
