@@ -57,6 +57,8 @@ const USED = [
   ['GET', '/storage'],
   ['GET', '/nodes/{node}/storage'],
   ['GET', '/nodes/{node}/storage/{storage}/content'],
+  ['GET', '/nodes/{node}/tasks'],
+  ['GET', '/nodes/{node}/tasks/{upid}/status'],
 ];
 
 // Highest index + 1 of indexed keys (`net[n]` → net0..net31), from pve-container/qemu-server.

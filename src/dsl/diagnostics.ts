@@ -37,12 +37,19 @@ function relative(file: string, cwd: string | undefined): string {
 
 /** One block per problem: `file:line:col path: message`, the source line with a squiggle, the fix. */
 export function formatDiagnostics(diagnostics: readonly Diagnostic[], options: FormatOptions = {}): string {
+  // Each file is read and split once, not once per problem: with thousands of problems in one
+  // config that made printing them quadratic.
+  const sources = new Map<string, string[] | undefined>();
+  const linesOf = (file: string): string[] | undefined => {
+    if (!sources.has(file)) sources.set(file, options.source?.(file)?.split('\n'));
+    return sources.get(file);
+  };
   const blocks = diagnostics.map((d) => {
     const where = d.file
       ? `${relative(d.file, options.cwd)}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: `
       : '';
     const lines = [`${where}${d.path ? `${d.path}: ` : ''}${d.message}`];
-    const text = d.file && d.line ? options.source?.(d.file)?.split('\n')[d.line - 1] : undefined;
+    const text = d.file && d.line ? linesOf(d.file)?.[d.line - 1] : undefined;
     if (text !== undefined && d.column) {
       // Keep tabs so the squiggle lines up under the text in any terminal.
       const pad = text.slice(0, d.column - 1).replace(/[^\t]/g, ' ');

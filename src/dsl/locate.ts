@@ -330,23 +330,45 @@ export function locatePaths(source: string, paths: readonly string[]): Map<strin
   if (!parsed) return out;
   const { exported, unwrap } = parsed;
   type Found = { at: { s: number; e: number }; value: Node };
-  const child = (container: Node, key: string, depth = 0): Found | undefined => {
+
+  // Each object's properties as a map from key to what it holds, built once per object — looking
+  // up each problem's path by scanning the properties again made locating quadratic in the number
+  // of problems. Built front to back, so a later property or spread overrides an earlier one, as in
+  // JavaScript. Kept per spread depth: a chain of spreads (or one that spreads itself) stops
+  // after 20 levels.
+  const indexes = new Map<Node, Map<string, Found>[]>();
+  const index = (container: Node, depth: number): Map<string, Found> => {
+    let byDepth = indexes.get(container);
+    if (!byDepth) {
+      byDepth = [];
+      indexes.set(container, byDepth);
+    }
+    const known = byDepth[depth];
+    if (known) return known;
+    const keys = new Map<string, Found>();
+    byDepth[depth] = keys;
+    if (container.t !== 'object' || depth > 20) return keys;
+    for (const prop of container.props) {
+      if ('spread' in prop) {
+        const spread = unwrap(prop.spread);
+        if (spread.t === 'array') {
+          for (const [i, item] of spread.items.entries())
+            if (item.e > 0) keys.set(String(i), { at: item, value: unwrap(item) });
+        } else for (const [key, found] of index(spread, depth + 1)) keys.set(key, found);
+      } else if (prop.key !== undefined) {
+        // Point at a scalar value (`905`), else at the property's name.
+        const at = prop.value.t === 'scalar' ? prop.value : { s: prop.ks, e: prop.ke };
+        keys.set(prop.key, { at, value: unwrap(prop.value) });
+      }
+    }
+    return keys;
+  };
+  const child = (container: Node, key: string): Found | undefined => {
     if (container.t === 'array') {
       const item = /^\d+$/.test(key) ? container.items[Number(key)] : undefined;
       return item && item.e > 0 ? { at: item, value: unwrap(item) } : undefined;
     }
-    if (container.t !== 'object' || depth > 20) return undefined;
-    for (const prop of [...container.props].reverse()) {
-      if ('spread' in prop) {
-        const inner = child(unwrap(prop.spread), key, depth + 1);
-        if (inner) return inner;
-      } else if (prop.key === key) {
-        // Point at a scalar value (`905`), else at the property's name.
-        const at = prop.value.t === 'scalar' ? prop.value : { s: prop.ks, e: prop.ke };
-        return { at, value: unwrap(prop.value) };
-      }
-    }
-    return undefined;
+    return index(container, 0).get(key);
   };
 
   const position = positions(source);

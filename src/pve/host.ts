@@ -5,6 +5,7 @@
 // differ in the CommandRunner underneath.
 import { hostname } from 'node:os';
 import type { ContentType, Vmid } from '../dsl/model.js';
+import { BIRTHS_DIR, parseBirthLine } from './births.js';
 import { parseGuestConf, withPendingApplied } from './format/index.js';
 import type { CommandResult, CommandRunner, RunOptions } from './runner.js';
 import {
@@ -37,6 +38,16 @@ function parseStat(stdout: string): Map<string, { uid: number; gid: number }> {
     if (m) out.set(m[3]!, { uid: Number(m[1]), gid: Number(m[2]) });
   }
   return out;
+}
+
+/** A Proxmox worker task (UPID), as `pvesh get /nodes/<node>/tasks` lists it. */
+export interface ActiveTask {
+  upid: string;
+  /** Worker type: vzcreate, vzclone, qmclone… */
+  type: string;
+  /** The guest the task is about; for a clone, the source. */
+  id: string;
+  node: string;
 }
 
 export type ReadResult = { ok: true; value: HostState } | { ok: false; error: string };
@@ -86,13 +97,16 @@ export class Host {
         '-rH',
         '--include=*.conf',
         '--include=*.fw',
+        '--include=*.json',
         '',
         this.runner.mapPath('/etc/pve/nodes'),
         this.runner.mapPath('/etc/pve/firewall'),
+        this.runner.mapPath(BIRTHS_DIR),
       ]),
       this.pveshJson(['get', '/nodes']),
     ]);
-    // grep: 1 = nothing matched (no guests), 2 = a folder is missing (no firewall files yet).
+    // grep: 1 = nothing matched (no guests), 2 = a folder is missing (no firewall files or
+    // birth records yet).
     if (grep.exitCode > 2) return { ok: false, error: `cannot read /etc/pve: ${grep.stderr.trim()}` };
     if (!nodes.ok) return nodes;
     state.nodes = (nodes.value as Array<{ node?: string }>).map((n) => String(n.node ?? '')).filter(Boolean);
@@ -117,7 +131,10 @@ export class Host {
         const lines = fw.get(vmid) ?? [];
         lines.push(w[3]!);
         fw.set(vmid, lines);
+        continue;
       }
+      const birth = parseBirthLine(line);
+      if (birth) state.births.set(birth.vmid, birth);
     }
     for (const [vmid, lines] of fw) state.firewall.set(vmid, `${lines.join('\n')}\n`);
 
@@ -179,6 +196,49 @@ export class Host {
       state.guests.set(f.vmid, gs);
     }
     return { ok: true, value: state };
+  }
+
+  /**
+   * Proxmox worker tasks still running on the nodes. Asked only when some guest carries a
+   * `lock:`: a lock with a live task behind it is work in progress, not debris. The active list
+   * (`pvesh get /nodes/<n>/tasks --source active`) keeps a killed task as RUNNING until pvestatd
+   * notices (up to ~10 s); only `/tasks/<upid>/status` checks the worker's pid, so each listed
+   * one is confirmed there.
+   */
+  async activeTasks(
+    nodes: string[],
+  ): Promise<{ ok: true; value: ActiveTask[] } | { ok: false; error: string }> {
+    const lists = await Promise.all(
+      nodes.map((node) =>
+        // `--limit 0` returns nothing on Proxmox: ask for more than a node ever runs at once.
+        this.pveshJson(['get', `/nodes/${node}/tasks`, '--source', 'active', '--limit', '500']),
+      ),
+    );
+    const listed: ActiveTask[] = [];
+    for (const [i, list] of lists.entries()) {
+      if (!list.ok) return list;
+      for (const t of (list.value ?? []) as Array<Record<string, unknown>>) {
+        // Ended tasks stay in the active file for a while, with their end status.
+        if (t.status !== undefined && String(t.status).toUpperCase() !== 'RUNNING') continue;
+        listed.push({
+          upid: String(t.upid ?? ''),
+          type: String(t.type ?? ''),
+          id: String(t.id ?? ''),
+          node: String(t.node ?? nodes[i]),
+        });
+      }
+    }
+    const confirmed = await Promise.all(
+      listed.map((t) =>
+        this.pveshJson<{ status?: string }>(['get', `/nodes/${t.node}/tasks/${t.upid}/status`]),
+      ),
+    );
+    const out: ActiveTask[] = [];
+    for (const [i, c] of confirmed.entries()) {
+      // A task that vanished between the two reads has ended.
+      if (c.ok && c.value?.status === 'running') out.push(listed[i]!);
+    }
+    return { ok: true, value: out };
   }
 
   /** Re-reads one guest's config file: verifies a step's effect. Status comes from `known`. */

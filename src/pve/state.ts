@@ -2,6 +2,7 @@
 // pending changes, snapshots), its live status, the storages and the volumes planning needs.
 // Plain data: the runner and the targets read it, only src/pve/ fills it.
 import type { ContentType, Vmid } from '../dsl/model.js';
+import type { BirthRecord } from './births.js';
 import type { ConfSection, GuestConf } from './format/index.js';
 
 export type { ConfSection, GuestConf };
@@ -41,10 +42,19 @@ export interface HostState {
   subids?: { uid: string; gid: string };
   /** Owners of the host folders behind bind mounts (one `stat`); a missing folder is absent. */
   hostDirs?: Map<string, { uid: number; gid: number }>;
+  /** Phoenix's birth records of creations not known to have finished (see births.ts). */
+  births: Map<Vmid, BirthRecord>;
 }
 
 export function emptyHostState(): HostState {
-  return { nodes: [], guests: new Map(), storages: new Map(), volumes: new Map(), firewall: new Map() };
+  return {
+    nodes: [],
+    guests: new Map(),
+    storages: new Map(),
+    volumes: new Map(),
+    firewall: new Map(),
+    births: new Map(),
+  };
 }
 
 /** The description as Proxmox stores it ('' when none). */

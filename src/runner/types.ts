@@ -55,6 +55,7 @@ export interface StepHost {
   read(cmd: string, args: string[]): Promise<CommandResult>;
   readFile(hostPath: string): Promise<string | undefined>;
   writeFile(hostPath: string, content: string): Promise<void>;
+  removeFile(hostPath: string): Promise<void>;
   /** Re-reads one guest's config file (and keeps the known status); verifies a step's effect. */
   readGuest(vmid: Vmid, kind: GuestKind, node: string, known: PowerStatus): Promise<GuestState | undefined>;
   /** Path of a declared script on the machine running Phoenix. */

@@ -13,7 +13,7 @@ import { chownMain, mkdirMain, statMain } from './hostfs.js';
 import { zfsMain } from './hosttools.js';
 import { initSimHost, isInitialized } from './init.js';
 import { type Out, processOut } from './io.js';
-import { simulate } from './latency.js';
+import { LATENCY_S, simulate } from './latency.js';
 import * as pct from './pct.js';
 import { matchPath, pveshGet, pvesmList, pvesmStatus } from './pvesh.js';
 import * as qm from './qm.js';
@@ -26,38 +26,70 @@ interface CmdDef {
   run: (ctx: Ctx, p: Params) => void;
   /** Fault-injection operation name (default: the subcommand). */
   op?: string;
+  /** Worker type of the task the command forks (`fork_worker($type, $vmid, ...)`), if any. */
+  task?: string | ((p: Params) => string);
+  /** The task's user when the method passes none to fork_worker (its default is root@pve). */
+  taskUser?: string;
 }
 
 const L = '/nodes/{node}/lxc/{vmid}';
 const Q = '/nodes/{node}/qemu/{vmid}';
 
 const PCT: Record<string, CmdDef> = {
-  create: { method: 'POST /nodes/{node}/lxc', args: ['vmid', 'ostemplate'], run: pct.pctCreate },
-  clone: { method: `POST ${L}/clone`, args: ['vmid', 'newid'], run: pct.pctClone },
-  template: { method: `POST ${L}/template`, args: ['vmid'], run: pct.pctTemplate },
+  create: {
+    method: 'POST /nodes/{node}/lxc',
+    args: ['vmid', 'ostemplate'],
+    run: pct.pctCreate,
+    task: (p) => (p.restore === '1' ? 'vzrestore' : 'vzcreate'),
+  },
+  clone: { method: `POST ${L}/clone`, args: ['vmid', 'newid'], run: pct.pctClone, task: 'vzclone' },
+  template: { method: `POST ${L}/template`, args: ['vmid'], run: pct.pctTemplate, task: 'vztemplate' },
   set: { method: `PUT ${L}/config`, args: ['vmid'], run: pct.pctSet },
-  resize: { method: `PUT ${L}/resize`, args: ['vmid', 'disk', 'size'], run: pct.pctResize },
-  start: { method: `POST ${L}/status/start`, args: ['vmid'], run: pct.pctStart },
-  stop: { method: `POST ${L}/status/stop`, args: ['vmid'], run: (c, p) => pct.pctStop(c, p, false) },
-  shutdown: { method: `POST ${L}/status/shutdown`, args: ['vmid'], run: (c, p) => pct.pctStop(c, p, true) },
+  resize: { method: `PUT ${L}/resize`, args: ['vmid', 'disk', 'size'], run: pct.pctResize, task: 'resize' },
+  start: { method: `POST ${L}/status/start`, args: ['vmid'], run: pct.pctStart, task: 'vzstart' },
+  stop: {
+    method: `POST ${L}/status/stop`,
+    args: ['vmid'],
+    run: (c, p) => pct.pctStop(c, p, false),
+    task: 'vzstop',
+  },
+  shutdown: {
+    method: `POST ${L}/status/shutdown`,
+    args: ['vmid'],
+    run: (c, p) => pct.pctStop(c, p, true),
+    task: 'vzshutdown',
+  },
   status: { method: 'pct status', args: ['vmid'], run: pct.pctStatus },
   config: { method: `GET ${L}/config`, args: ['vmid'], run: pct.pctConfig },
   list: { method: 'GET /nodes/{node}/lxc', args: [], run: (c) => pct.pctList(c) },
-  snapshot: { method: `POST ${L}/snapshot`, args: ['vmid', 'snapname'], run: pct.pctSnapshot },
+  snapshot: {
+    method: `POST ${L}/snapshot`,
+    args: ['vmid', 'snapname'],
+    run: pct.pctSnapshot,
+    task: 'vzsnapshot',
+  },
   listsnapshot: { method: `GET ${L}/snapshot`, args: ['vmid'], run: pct.pctListsnapshot },
   delsnapshot: {
     method: `DELETE ${L}/snapshot/{snapname}`,
     args: ['vmid', 'snapname'],
     run: pct.pctDelsnapshot,
+    task: 'vzdelsnapshot',
   },
   rollback: {
     method: `POST ${L}/snapshot/{snapname}/rollback`,
     args: ['vmid', 'snapname'],
     run: pct.pctRollback,
+    task: 'vzrollback',
   },
   exec: { method: 'pct exec', args: ['vmid', 'extra-args'], run: pct.pctExec },
-  push: { method: 'pct push', args: ['vmid', 'file', 'destination'], run: pct.pctPush },
-  destroy: { method: `DELETE ${L}`, args: ['vmid'], run: pct.pctDestroy },
+  push: {
+    method: 'pct push',
+    args: ['vmid', 'file', 'destination'],
+    run: pct.pctPush,
+    task: 'push_file',
+    taskUser: 'root@pve',
+  },
+  destroy: { method: `DELETE ${L}`, args: ['vmid'], run: pct.pctDestroy, task: 'vzdestroy' },
   unlock: { method: 'pct unlock', args: ['vmid'], run: pct.pctUnlock },
   pending: {
     method: `GET ${L}/pending`,
@@ -67,7 +99,12 @@ const PCT: Record<string, CmdDef> = {
 };
 
 const QM: Record<string, CmdDef> = {
-  create: { method: 'POST /nodes/{node}/qemu', args: ['vmid'], run: qm.qmCreate },
+  create: {
+    method: 'POST /nodes/{node}/qemu',
+    args: ['vmid'],
+    run: qm.qmCreate,
+    task: (p) => (p.archive !== undefined ? 'qmrestore' : 'qmcreate'),
+  },
   'disk import': {
     method: 'qm disk import',
     args: ['vmid', 'source', 'storage'],
@@ -81,32 +118,50 @@ const QM: Record<string, CmdDef> = {
     op: 'import',
   },
   set: { method: `PUT ${Q}/config`, args: ['vmid'], run: qm.qmSet },
-  template: { method: `POST ${Q}/template`, args: ['vmid'], run: qm.qmTemplate },
-  clone: { method: `POST ${Q}/clone`, args: ['vmid', 'newid'], run: qm.qmClone },
-  resize: { method: `PUT ${Q}/resize`, args: ['vmid', 'disk', 'size'], run: qm.qmResize },
+  template: { method: `POST ${Q}/template`, args: ['vmid'], run: qm.qmTemplate, task: 'qmtemplate' },
+  clone: { method: `POST ${Q}/clone`, args: ['vmid', 'newid'], run: qm.qmClone, task: 'qmclone' },
+  resize: { method: `PUT ${Q}/resize`, args: ['vmid', 'disk', 'size'], run: qm.qmResize, task: 'resize' },
   'disk resize': {
     method: `PUT ${Q}/resize`,
     args: ['vmid', 'disk', 'size'],
     run: qm.qmResize,
     op: 'resize',
+    task: 'resize',
   },
-  start: { method: `POST ${Q}/status/start`, args: ['vmid'], run: qm.qmStart },
-  stop: { method: `POST ${Q}/status/stop`, args: ['vmid'], run: (c, p) => qm.qmStop(c, p, false) },
-  shutdown: { method: `POST ${Q}/status/shutdown`, args: ['vmid'], run: (c, p) => qm.qmStop(c, p, true) },
+  start: { method: `POST ${Q}/status/start`, args: ['vmid'], run: qm.qmStart, task: 'qmstart' },
+  stop: {
+    method: `POST ${Q}/status/stop`,
+    args: ['vmid'],
+    run: (c, p) => qm.qmStop(c, p, false),
+    task: 'qmstop',
+  },
+  shutdown: {
+    method: `POST ${Q}/status/shutdown`,
+    args: ['vmid'],
+    run: (c, p) => qm.qmStop(c, p, true),
+    task: 'qmshutdown',
+  },
   status: { method: 'qm status', args: ['vmid'], run: qm.qmStatus },
   config: { method: `GET ${Q}/config`, args: ['vmid'], run: qm.qmConfig },
   list: { method: 'qm list', args: [], run: (c) => qm.qmList(c) },
-  snapshot: { method: `POST ${Q}/snapshot`, args: ['vmid', 'snapname'], run: qm.qmSnapshot },
+  snapshot: {
+    method: `POST ${Q}/snapshot`,
+    args: ['vmid', 'snapname'],
+    run: qm.qmSnapshot,
+    task: 'qmsnapshot',
+  },
   listsnapshot: { method: `GET ${Q}/snapshot`, args: ['vmid'], run: qm.qmListsnapshot },
   delsnapshot: {
     method: `DELETE ${Q}/snapshot/{snapname}`,
     args: ['vmid', 'snapname'],
     run: qm.qmDelsnapshot,
+    task: 'qmdelsnapshot',
   },
   rollback: {
     method: `POST ${Q}/snapshot/{snapname}/rollback`,
     args: ['vmid', 'snapname'],
     run: qm.qmRollback,
+    task: 'qmrollback',
   },
   'guest cmd': { method: `POST ${Q}/agent`, args: ['vmid', 'command'], run: qm.qmGuestCmd, op: 'guest-cmd' },
   agent: { method: `POST ${Q}/agent`, args: ['vmid', 'command'], run: qm.qmGuestCmd, op: 'guest-cmd' },
@@ -116,7 +171,7 @@ const QM: Record<string, CmdDef> = {
     run: qm.qmGuestExec,
     op: 'guest-exec',
   },
-  destroy: { method: `DELETE ${Q}`, args: ['vmid'], run: qm.qmDestroy },
+  destroy: { method: `DELETE ${Q}`, args: ['vmid'], run: qm.qmDestroy, task: 'qmdestroy' },
   unlock: { method: 'qm unlock', args: ['vmid'], run: qm.qmUnlock },
   pending: {
     method: `GET ${Q}/pending`,
@@ -217,6 +272,14 @@ function run(ctx: Ctx, cmd: string, argv: string[]): void {
     withUsage(usage, () => {
       throw new ParamError(errors);
     });
+  const task = r.def.task;
+  if (task) {
+    ctx.taskSpec = {
+      type: typeof task === 'function' ? task(params) : task,
+      id: typeof params.vmid === 'string' ? params.vmid : '',
+      user: r.def.taskUser ?? 'root@pam',
+    };
+  }
   withUsage(usage, () => r.def.run(ctx, params));
 }
 
@@ -274,7 +337,14 @@ export function main(cmd: string, argv: string[], io: Out = processOut): number 
     }
   };
   ctx.onCrash = () => log(null, 'SIGKILL');
-  if (!HOST_TOOLS[cmd]) simulate('processStart', env.speed);
+  if (!HOST_TOOLS[cmd]) {
+    // Perl's start-up. A simulator process has already paid Node's own start-up, so it sleeps
+    // only the rest and realistic-speed runs match the model; in-process callers (the
+    // benchmarks pass their own `io`) paid none and are charged all of it.
+    const model = LATENCY_S.processStart * env.speed;
+    const paid = io === processOut ? process.uptime() : 0;
+    simulate('processStart', env.speed, paid > 0 && model > 0 ? Math.max(0, model - paid) / model : 1);
+  }
   try {
     run(ctx, cmd, argv);
   } catch (e) {

@@ -9,6 +9,7 @@ import { SimHost } from './host.js';
 import { type Out, sleepMs } from './io.js';
 import { type LatencyOp, simulate } from './latency.js';
 import { Storage } from './storage.js';
+import { RunningTask, type TaskSpec } from './tasks.js';
 
 export class Ctx {
   readonly host: SimHost;
@@ -17,6 +18,10 @@ export class Ctx {
   warnings = 0;
   /** Set by the CLI layer so a crash can log itself before dying. */
   onCrash: (() => void) | undefined;
+  /** The worker `task()` forks (`fork_worker($type, $id, $user)`), set by the CLI layer per command. */
+  taskSpec: TaskSpec | undefined;
+  /** The worker task running now, whose log gets the task output. */
+  private running: RunningTask | undefined;
 
   constructor(
     readonly env: SimEnv,
@@ -31,12 +36,13 @@ export class Ctx {
 
   out(text: string): void {
     this.io.out(text);
+    this.running?.write(text);
   }
 
   /** `log_warn` inside a task: `WARN: msg` in the task output, counted for the final summary. */
   warn(msg: string): void {
     this.warnings++;
-    this.io.out(`WARN: ${msg}\n`);
+    this.out(`WARN: ${msg}\n`);
   }
 
   sleep(op: LatencyOp, factor = 1): void {
@@ -66,14 +72,26 @@ export class Ctx {
   /**
    * Runs a worker task in CLI mode: synchronous, errors flattened to one stderr line; exit 255 on
    * failure only for commands with `$upid_exit`, else 0 (pct push/template/resize, qm template/resize).
+   * While it runs the task is listed in var/log/pve/tasks/active under its UPID with this process's
+   * pid; a crash (SIGKILL) leaves the entry behind with a dead pid, as a killed worker does.
    */
   task(upidExit: boolean, fn: () => void): void {
+    const task = this.taskSpec && !this.running ? RunningTask.start(this.host, this.taskSpec) : undefined;
+    if (task) this.running = task;
+    let error: string | undefined;
     try {
       fn();
     } catch (e) {
       if (e instanceof SimCrash) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      this.io.err(`${msg.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+      error = msg.replace(/\s*\n\s*/g, ' ').trim();
+    }
+    if (task) {
+      this.running = undefined;
+      task.finish(error, this.warnings);
+    }
+    if (error !== undefined) {
+      this.io.err(`${error}\n`);
       if (upidExit) this.exit = 255;
       return;
     }

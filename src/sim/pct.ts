@@ -859,6 +859,44 @@ export function pctPush(ctx: Ctx, p: Params): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * `PVE::Storage::vdisk_list($cfg, undef, $vmid, undef, $ctype)`: the volumes owned by `vmid` on every
+ * enabled storage of this node holding `ctype`, per storage sorted by volid (case-insensitive).
+ */
+export function vdiskList(ctx: Ctx, vmid: number, ctype: 'rootdir' | 'images'): string[] {
+  const out: string[] = [];
+  for (const s of ctx.host.storages()) {
+    const prop = (k: string): string | undefined => s.props.find(([key]) => key === k)?.[1];
+    const disable = prop('disable');
+    if (disable !== undefined && disable !== '0') continue; // storage_check_enabled
+    const nodes = prop('nodes');
+    if (nodes && !nodes.split(/[,;\s]+/).includes(ctx.host.node)) continue;
+    if (!(prop('content') ?? '').split(',').includes(ctype)) continue;
+    const names = Object.entries(ctx.storage.registry(s.id).volumes)
+      .filter(([, v]) => v.vmid === vmid)
+      .map(([n]) => `${s.id}:${n}`)
+      .sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0));
+    out.push(...names);
+  }
+  return out;
+}
+
+/** `vdisk_free` as the destroy paths print it (lvremove's line on LVM-thin). */
+function freeVolume(ctx: Ctx, volid: string): void {
+  ctx.storage.free(volid);
+  const v = splitVolid(volid);
+  if (v && ctx.host.storage(v.sid)?.type === 'lvmthin')
+    ctx.out(`  Logical volume "${v.volname}" successfully removed.\n`);
+}
+
+/**
+ * `pct destroy` (pve-container API2/LXC.pm destroy_vm, LXC.pm destroy_lxc_container). The lock
+ * check runs before the worker forks, so a CT left with `lock: create`/`lock: disk` fails with
+ * `CT is locked (create)` and no task until `pct unlock`. `--destroy-unreferenced-disks` (no
+ * default, i.e. off) also frees every volume of the vmid on the enabled `rootdir` storages that
+ * the config does not name, e.g. the rootfs a killed `pct create` allocated while the config held
+ * only `lock: create`; failures there are only printed (`warn`).
+ */
 export function pctDestroy(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
   const force = str(p, 'force') === '1';
@@ -866,15 +904,16 @@ export function pctDestroy(ctx: Ctx, p: Params): void {
     if (conf.main.props.protection === '1')
       throw new PveDie(`can't remove CT ${vmid} - protection mode enabled`);
     checkLock(conf.main, 'lxc');
-    if (ctx.host.isRunning(vmid) && !force)
-      throw new PveDie(`unable to destroy CT ${vmid} - container is running`);
   };
   pre(ctx.host.loadConf('lxc', vmid));
+  if (ctx.host.isRunning(vmid) && !force)
+    throw new PveDie(`unable to destroy CT ${vmid} - container is running`);
   ctx.task(true, () => {
     ctx.host.withConfigLock('lxc', vmid, 10, () => {
       const conf = ctx.host.loadConf('lxc', vmid);
       pre(conf);
       if (ctx.host.isRunning(vmid)) {
+        if (!force) throw new PveDie(`unable to destroy CT ${vmid} - container is running`);
         ctx.out(`forced to stop CT ${vmid} before destroying!\n`);
         ctx.host.setStatus(vmid, 'stopped');
       }
@@ -895,9 +934,15 @@ export function pctDestroy(ctx: Ctx, p: Params): void {
           ctx.out(`ignore deletion of '${volid}', CT ${vmid} isn't the owner!\n`);
           continue;
         }
-        ctx.storage.free(volid);
-        if (ctx.host.storage(splitVolid(volid)!.sid)?.type === 'lvmthin') {
-          ctx.out(`  Logical volume "${splitVolid(volid)!.volname}" successfully removed.\n`);
+        freeVolume(ctx, volid);
+      }
+      if (str(p, 'destroy-unreferenced-disks') === '1') {
+        for (const volid of vdiskList(ctx, vmid, 'rootdir')) {
+          try {
+            freeVolume(ctx, volid);
+          } catch (e) {
+            ctx.out(`${(e as Error).message}\n`); // `warn $@`: task output, not a counted warning
+          }
         }
       }
       const gone = emptyConf();

@@ -14,6 +14,7 @@ import type { Runtime } from './host.js';
 import { LATENCY_S } from './latency.js';
 import { lxcStatus } from './pct.js';
 import { vmStatus } from './qm.js';
+import { nodeTasks, pvestatdSweep, taskStatus } from './tasks.js';
 
 /** API path templates pvesh get serves, in matching order. */
 export const GET_PATHS = [
@@ -32,6 +33,8 @@ export const GET_PATHS = [
   '/nodes/{node}/qemu/{vmid}/snapshot',
   '/nodes/{node}/storage',
   '/nodes/{node}/storage/{storage}/content',
+  '/nodes/{node}/tasks',
+  '/nodes/{node}/tasks/{upid}/status',
 ];
 
 export function matchPath(path: string): { template: string; vars: Record<string, string> } | undefined {
@@ -287,6 +290,13 @@ export function pveshGet(ctx: Ctx, path: string, p: Params): void {
       break;
     case '/nodes/{node}/storage/{storage}/content':
       data = storageContentList(ctx, vars.storage!, p);
+      break;
+    case '/nodes/{node}/tasks':
+      pvestatdSweep(ctx.host, ctx.env.speed);
+      data = nodeTasks(ctx.host, p);
+      break;
+    case '/nodes/{node}/tasks/{upid}/status':
+      data = taskStatus(ctx.host, vars.upid!);
       break;
   }
   const fmt = (p['output-format'] as string | undefined) ?? 'text';

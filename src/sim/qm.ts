@@ -1,7 +1,7 @@
 // `qm`: the QEMU commands an orchestrator uses, with qemu-server's checks, messages, locks and
 // effects (SEMANTICS.md §4). The guest agent becomes ready some time after `qm start`
 // (latency model `agentBoot`, or PHOENIX_SIM_AGENT_DELAY real seconds).
-import { createHash, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import {
   type ConfSection,
@@ -18,6 +18,7 @@ import {
   QEMU_DRIVE,
   withPendingApplied,
 } from '../pve/format/index.js';
+import { looksLikeCryptHash, sha256Crypt } from '../pve/format/sha-crypt.js';
 import { type Params, paramNum, paramStr } from './args.js';
 import { execInGuest, listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
 import type { Ctx } from './context.js';
@@ -25,7 +26,7 @@ import { ParamError, PveDie } from './errors.js';
 import { checkLock, isCloudinit, isTemplate, normBool, nowS, qemuDrives, randomMac } from './guest.js';
 import { sleepMs } from './io.js';
 import { LATENCY_S } from './latency.js';
-import { printConfig } from './pct.js';
+import { printConfig, vdiskList } from './pct.js';
 import { lookupProp, methodProps } from './schema.js';
 import { hasFeature, isPathStorage, splitVolid } from './storage.js';
 
@@ -105,13 +106,16 @@ function uriEscape(s: string): string {
     .join('');
 }
 
-/** cipassword is stored hashed (sha256-crypt) for non-Windows guests. [GUESS: hash content is not real crypt] */
+/**
+ * cipassword is stored as SHA-256-crypt unless it already looks hashed (qemu-server
+ * API2/Qemu.pm, `$opt eq 'cipassword'`), with an 8-character salt from a base64 digest, `+` made
+ * `X` (pve-common PVE::Tools::encrypt_pw). Not modelled: Windows guests (`ostype: win*`) keep
+ * it in clear.
+ */
 function hashPassword(pw: string): string {
-  const salt = randomUUID().replace(/-/g, '').slice(0, 16);
-  return `$5$${salt}$${createHash('sha256')
-    .update(salt + pw)
-    .digest('base64')
-    .replace(/=+$/, '')}`;
+  if (looksLikeCryptHash(pw)) return pw;
+  const salt = randomBytes(6).toString('base64').replace(/\+/g, 'X');
+  return sha256Crypt(pw, `$5$${salt}$`)!;
 }
 
 function readHostFile(ctx: Ctx, path: string): string | undefined {
@@ -439,7 +443,9 @@ export function qmSet(ctx: Ctx, p: Params): void {
           }
         }
       }
-      const hot = FASTPLUG.has(opt) || /^net\d+$/.test(opt) || DRIVE_KEY.test(opt);
+      // update_vm_api writes cipassword (hashed) straight into the main config, never [PENDING]
+      // (qemu-server src/PVE/API2/Qemu.pm, the `$opt eq 'cipassword'` branch).
+      const hot = FASTPLUG.has(opt) || opt === 'cipassword' || /^net\d+$/.test(opt) || DRIVE_KEY.test(opt);
       if (running && !hot) {
         if (opt === 'description') pending.description = value;
         else pending.props[opt] = value;
@@ -837,32 +843,79 @@ export function qmGuestExec(ctx: Ctx, p: Params): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * `qm destroy` (qemu-server API2/Qemu.pm destroy_vm, QemuServer.pm destroy_vm). Unlike pct, the
+ * lock check runs inside the worker: a VM left with `lock: clone`/`lock: create` fails the
+ * `qmdestroy` task with `VM is locked (clone)` (exit 255) unless `--skiplock 1` or `qm unlock` first.
+ * `--destroy-unreferenced-disks` (default 0 since PVE 7) also frees every volume of the vmid on the
+ * enabled `images` storages that the config does not name; failures there are warnings.
+ */
 export function qmDestroy(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
-  const conf0 = ctx.host.loadConf('qemu', vmid);
-  if (conf0.main.props.protection === '1')
-    throw new PveDie(`can't remove VM ${vmid} - protection mode enabled`);
-  if (ctx.host.isRunning(vmid)) throw new PveDie(`VM ${vmid} is running - destroy failed`);
+  const early = (): void => {
+    const conf = ctx.host.loadConf('qemu', vmid);
+    if (conf.main.props.protection === '1')
+      throw new PveDie(`can't remove VM ${vmid} - protection mode enabled`);
+    if (ctx.host.isRunning(vmid)) throw new PveDie(`VM ${vmid} is running - destroy failed`);
+  };
+  early();
   ctx.task(true, () => {
     ctx.host.withConfigLock('qemu', vmid, 10, () => {
+      early();
       const conf = ctx.host.loadConf('qemu', vmid);
-      if (str(p, 'skiplock') !== '1') checkLock(conf.main, 'qemu');
-      const vols = new Set<string>();
-      for (const d of qemuDrives(conf.main)) vols.add(d.volid);
-      for (const [k, v] of Object.entries(conf.main.props)) if (/^unused\d+$/.test(k)) vols.add(v);
-      for (const volid of vols) {
-        if (ctx.storage.linkedUsers(volid).length > 0)
-          throw new PveDie(`base volume '${volid}' is still in use by linked cloned`);
+      if (str(p, 'skiplock') !== '1' && conf.main.props.lock !== 'suspended') checkLock(conf.main, 'qemu');
+      // foreach_volume_full with include_unused (and vmstate): drives, unusedN, vmstate.
+      const volumes = (sec: ConfSection): Array<{ volid: string; cdrom: boolean; cloudinit: boolean }> => {
+        const out = qemuDrives(sec).map((d) => ({
+          volid: d.volid,
+          cdrom: d.props.media === 'cdrom',
+          cloudinit: isCloudinit(d.volid),
+        }));
+        for (const [k, v] of Object.entries(sec.props))
+          if (/^unused\d+$/.test(k) || k === 'vmstate')
+            out.push({ volid: v, cdrom: false, cloudinit: false });
+        return out;
+      };
+      if (isTemplate(conf.main)) {
+        for (const v of volumes(conf.main)) {
+          if (v.cdrom) continue; // drive_is_cdrom without exclude_cloudinit: cloud-init counts as cdrom
+          if (ctx.storage.linkedUsers(v.volid).length > 0)
+            throw new PveDie(`base volume '${v.volid}' is still in use by linked cloned`);
+        }
       }
       ctx.faultPoint([vmid]);
       ctx.sleep('destroy');
-      for (const volid of vols) {
+      const seen = new Set<string>();
+      const removeOwned = (v: { volid: string; cdrom: boolean; cloudinit: boolean }): void => {
+        if ((v.cdrom && !v.cloudinit) || !v.volid || v.volid.startsWith('/') || seen.has(v.volid)) return;
+        const owner = /^(?:vm|base|subvol|basevol)-(\d+)-/.exec(
+          splitVolid(v.volid)?.volname.split('/').pop() ?? '',
+        );
+        if (!owner || Number(owner[1]) !== vmid) return; // only disks this VM owns
+        seen.add(v.volid);
         try {
-          ctx.storage.free(volid);
+          ctx.storage.free(v.volid);
         } catch (e) {
-          ctx.warn(`Could not remove disk '${volid}', check manually: ${(e as Error).message}`);
+          ctx.warn(`Could not remove disk '${v.volid}', check manually: ${(e as Error).message}`);
+        }
+      };
+      for (const v of volumes(conf.main)) removeOwned(v);
+      for (const snap of Object.values(conf.snapshots))
+        if (snap.props.vmstate) removeOwned({ volid: snap.props.vmstate, cdrom: false, cloudinit: false });
+      if (conf.pending) for (const v of volumes(conf.pending)) removeOwned(v);
+      if (str(p, 'destroy-unreferenced-disks') === '1') {
+        for (const volid of vdiskList(ctx, vmid, 'images')) {
+          try {
+            ctx.storage.free(volid);
+          } catch (e) {
+            ctx.warn((e as Error).message);
+          }
         }
       }
+      const gone = emptyConf();
+      gone.main.props.lock = 'destroyed';
+      ctx.host.writeConf('qemu', vmid, gone);
+      if (str(p, 'purge') === '1') ctx.out(`purging VM ${vmid} from related configurations..\n`);
       ctx.host.removeConf('qemu', vmid);
     });
   });

@@ -1,8 +1,10 @@
 // `exists`: the guest is defined on the host — created from an OS template (LXC) or a cloud
 // image (VM: create, import the disk, add the cloud-init drive), or cloned from its source.
 // Creation inputs cannot change in place: a changed one plans a `replace`.
+import { hostname } from 'node:os';
 import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
 import { describeLoss, lossOf } from '../lifecycle/volumes.js';
+import { type BirthRecord, birthPath, printBirth } from '../pve/births.js';
 import { descriptionOf, type GuestState } from '../pve/state.js';
 import { readStamps, sourceIdentity, splitDescription, writeStamps } from '../runner/stamps.js';
 import {
@@ -157,10 +159,28 @@ async function destroy(ctx: StepContext): Promise<void> {
   await must(ctx, word, ['destroy', String(gs.vmid), '--purge']);
 }
 
+/**
+ * Written before the creating call, removed once the guest is made: a creation killed mid-task
+ * leaves this record beside its half-made guest, which lets a later run recover it as its own.
+ */
+function birthRecord(ctx: StepContext): BirthRecord {
+  const g = ctx.guest;
+  return {
+    vmid: g.vmid,
+    kind: kindOf(g),
+    op: g.cloneFrom !== undefined ? 'clone' : 'create',
+    ...(g.cloneFrom !== undefined ? { source: g.cloneFrom } : {}),
+    pid: process.pid,
+    host: hostname(),
+    start: new Date().toISOString(),
+  };
+}
+
 async function run(ctx: StepContext) {
   const g = ctx.guest;
   if (ctx.gs) await destroy(ctx);
   const description = birthDescription(ctx);
+  await ctx.host.writeFile(birthPath(g.vmid), printBirth(birthRecord(ctx)));
   if (g.cloneFrom !== undefined) {
     await must(ctx, tool(g), cloneArgs(ctx, g, description));
   } else if (isLxc(g)) {
@@ -186,6 +206,7 @@ async function run(ctx: StepContext) {
     if (!after.current.props.scsi0) throw new StepError(`VM ${g.vmid}: the disk import left no scsi0`);
   }
   await reread(ctx, 'stopped');
+  await ctx.host.removeFile(birthPath(g.vmid));
   return { changed: true, status: 'stopped' as const };
 }
 

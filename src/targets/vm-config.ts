@@ -1,11 +1,13 @@
-// VM `config`: cores, memory, name, network, boot order, agent flag, cloud-init user and
-// ipconfig, DNS, tags, notes and firewall. The cloud-init password is stored hashed by Proxmox,
-// so it cannot be observed: it is an input only (a change shows as "inputs changed").
+// VM `config`: cores, memory, name, network, boot order, agent flag, cloud-init user, password
+// and ipconfig, DNS, tags, notes and firewall. Proxmox stores the cloud-init password as a
+// SHA-256-crypt hash; Phoenix checks the declared password against that hash and keeps no hash of
+// its own — the password never enters the fingerprint, whose stamp sits in the guest's Notes
+// where anyone with VM.Audit can read it (a short unsalted hash there would be crackable).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { VmGuest } from '../dsl/model.js';
-import { parseQemuNet, printQemuNet } from '../pve/format/index.js';
+import { looksLikeCryptHash, parseQemuNet, printQemuNet, verifySha256Crypt } from '../pve/format/index.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
 import { must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
@@ -95,6 +97,8 @@ function observe(ctx: TargetContext): Observation {
     RESTART_KEYS,
     gs.status === 'running',
   );
+  const password = passwordDrift(g, gs.current.props.cipassword);
+  if (password) drifts.push(password);
   const keys = sshKeysDrift(g, gs.current.props.sshkeys);
   if (keys) drifts.push(keys);
   const notes = notesDrift(ctx);
@@ -103,11 +107,11 @@ function observe(ctx: TargetContext): Observation {
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
-function setArgs(ctx: TargetContext, obs: Observation, applyPassword: boolean): string[] {
+function setArgs(ctx: TargetContext, obs: Observation): string[] {
   const g = ctx.guest as VmGuest;
   const declared = vmDeclared(g);
-  // Stale without visible drift (forced, or an unobservable input such as the password
-  // changed): apply everything.
+  // Stale without visible drift (forced, or an input observation cannot see changed): apply
+  // everything.
   const fields =
     obs.kind === 'drift'
       ? obs.drifts.map((d) => d.field)
@@ -122,11 +126,45 @@ function setArgs(ctx: TargetContext, obs: Observation, applyPassword: boolean): 
     if (want !== '') set.push(`--${f}`, f === 'net0' ? keepMac(want, ctx.gs?.current.props.net0) : want);
     else if (ctx.gs?.current.props[f] !== undefined) del.push(f);
   }
-  // The password is stored hashed: it is (re)applied whenever the stamp does not vouch for it.
-  if (applyPassword && g.cloudInit.password) set.push('--cipassword', g.cloudInit.password);
+  // Sent only when the stored hash does not verify (or the guest is yet to be made), so a
+  // rebuild does not re-hash it with a new salt.
+  const sendPassword =
+    obs.kind === 'drift' ? obs.drifts.some((d) => d.field === 'cipassword') : obs.kind === 'missing';
+  if (sendPassword && g.cloudInit.password) set.push('--cipassword', g.cloudInit.password);
   const args = ['set', String(g.vmid), ...set];
   if (del.length) args.push('--delete', del.join(','));
   return args;
+}
+
+// Checking a password against a SHA-256-crypt hash costs 5000 digests (~10 ms): once per hash and
+// password in a process, however many times plans and steps observe the guest.
+const verified = new Map<string, boolean>();
+
+/** Whether Proxmox's stored `cipassword` is the declared password. */
+export function passwordMatches(declared: string, stored: string | undefined): boolean {
+  if (stored === undefined) return false;
+  // A declared hash is stored as given; a Windows guest (`ostype: win*`) keeps the clear text.
+  if (looksLikeCryptHash(declared) || !looksLikeCryptHash(stored)) return stored === declared;
+  // Another crypt form ($1$, $6$, bcrypt) got there some other way: set the password again.
+  if (!stored.startsWith('$5$')) return false;
+  const key = `${stored}\0${declared}`;
+  let ok = verified.get(key);
+  if (ok === undefined) {
+    ok = verifySha256Crypt(declared, stored);
+    verified.set(key, ok);
+  }
+  return ok;
+}
+
+/** Drift of the cloud-init password, naming neither the password nor the stored hash. */
+function passwordDrift(g: VmGuest, stored: string | undefined): Drift | undefined {
+  const want = g.cloudInit.password;
+  if (!want || passwordMatches(want, stored)) return undefined;
+  return {
+    field: 'cipassword',
+    host: stored === undefined ? undefined : 'does not match the declared password',
+    declared: '<hidden>',
+  };
 }
 
 /** Proxmox stores the keys URI-encoded; compared as trimmed lines. */
@@ -153,7 +191,7 @@ function sshKeysDrift(g: VmGuest, host: string | undefined): Drift | undefined {
 async function run(ctx: StepContext) {
   const g = ctx.guest as VmGuest;
   const obs = observe(ctx);
-  const args = setArgs(ctx, obs, ctx.stamps.targets.config !== ctx.fingerprint);
+  const args = setArgs(ctx, obs);
   let tmp: string | undefined;
   const keysDrift = obs.kind !== 'drift' || obs.drifts.some((d) => d.field === 'sshkeys');
   if (keysDrift && g.cloudInit.sshKeys?.length) {
@@ -187,12 +225,12 @@ export function vmConfigTarget(g: VmGuest): Target {
     kind: 'vm',
     name: 'config',
     deps: [targetId('vm', g.vmid, 'exists')],
-    // A password cannot be read back (stored hashed): only a stamp can vouch it was applied.
-    stamp: g.cloudInit.password ? 'required' : 'optional',
-    // The password is hashed into the fingerprint, never shown.
+    // Everything is observable (the password through Proxmox's hash of it): the stamp only
+    // catches what observation cannot see.
+    stamp: 'optional',
+    // Never the password: the stamp is readable in the guest's Notes (see the top of this file).
     inputs: () => ({
       ...vmDeclared(g),
-      password: g.cloudInit.password,
       sshKeys: g.cloudInit.sshKeys,
       firewall: g.firewall,
       notes: g.description,
@@ -204,8 +242,7 @@ export function vmConfigTarget(g: VmGuest): Target {
       if (obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)) return 'restart';
       return 'update';
     },
-    describe: (ctx, obs) =>
-      showCommand('qm', setArgs(ctx, obs, obs.kind !== 'drift' || ctx.stamps.targets.config === undefined)),
+    describe: (ctx, obs) => showCommand('qm', setArgs(ctx, obs)),
     locks: () => [`guest:${g.vmid}`],
     run,
   };

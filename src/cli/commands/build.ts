@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { planChecks, sourceWarnings } from '../../runner/checks.js';
 import type { BuildEvent, Emit, PlanStep } from '../../runner/events.js';
 import { History } from '../../runner/history.js';
+import { settleLocks } from '../../runner/recovery.js';
 import { jsonRenderer } from '../../runner/report/json.js';
 import { listrDisplay } from '../../runner/report/listr.js';
 import { plainRenderer, summaryLines } from '../../runner/report/plain.js';
@@ -104,7 +105,31 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   async function buildLocked(): Promise<void> {
     const read = await readState(engine, host);
     if (!read.ok) return fail('build', `cannot read ${host.label}: ${read.error}`, 1);
-    const { state } = read.value;
+    // Debris of killed Proxmox tasks (a half-made guest under `lock: create`, a clone source
+    // under `lock: disk`) is recovered before planning, or named and refused.
+    const settled = await settleLocks(
+      host,
+      engine.config,
+      read.value.state,
+      new Set(selected.map((id) => engine.targets.get(id)!.guest)),
+      {
+        dryRun: !!flags.dryRun,
+        say: (line) => {
+          process.stderr.write(`phoenix build: ${flags.dryRun ? 'dry run: ' : ''}${line}\n`);
+          if (!flags.dryRun) history.append(runId, { type: 'note', message: line });
+        },
+        reread: async () => {
+          const again = await readState(engine, host);
+          return again.ok ? { ok: true, value: again.value.state } : again;
+        },
+      },
+    );
+    if (!settled.ok) {
+      for (const p of settled.error) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const state = settled.value;
     let verdicts = planFor(engine, state, selected, forced);
     if (!flags.allowReplace) {
       // Forcing work that only a re-creation can redo (provisioning of a converted template)

@@ -4,6 +4,7 @@ export * from './conf.js';
 export * from './escape.js';
 export * from './firewall.js';
 export * from './propstring.js';
+export * from './sha-crypt.js';
 export * from './size.js';
 export * from './storagecfg.js';
 export * from './vmlist.js';
