@@ -120,6 +120,12 @@ export function createdId(call) {
   return undefined;
 }
 
+/** The VM whose boot disk a call imports (`qm set 9000 --scsi0 local-lvm:0,import-from=…`). */
+export function importedId(call) {
+  if (call.cmd !== 'qm' || call.args[0] !== 'set') return undefined;
+  return call.args.some((a) => a.includes('import-from=')) ? Number(call.args[1]) : undefined;
+}
+
 export function destroyedId(call) {
   if ((call.cmd === 'pct' || call.cmd === 'qm') && call.args[0] === 'destroy') return Number(call.args[1]);
   return undefined;
@@ -127,8 +133,9 @@ export function destroyedId(call) {
 
 /**
  * Classifies every destroy in the call log. A destroy is a *recovery* when the guest's last
- * creating call before it did not succeed (failed or killed: a half-made guest Phoenix made
- * itself); it is a *replacement* (a guest lost) when the guest had been made successfully.
+ * creating call before it did not succeed (failed or killed, or for a VM made from an image its
+ * disk import: a half-made guest Phoenix made itself); it is a *replacement* (a guest lost)
+ * when the guest had been made successfully.
  * A destroy of a guest no creating call made is a guest Phoenix was never asked to touch.
  */
 export function classifyDestroys(calls) {
@@ -138,6 +145,10 @@ export function classifyDestroys(calls) {
   for (const c of calls) {
     const created = createdId(c);
     if (created !== undefined && CREATES.has(c.args[0])) lastCreate.set(created, c);
+    // A VM made from a cloud image takes a second call to import its boot disk: when that one
+    // fails or is killed, the creation did not succeed either (the VM is half-made).
+    const imported = importedId(c);
+    if (imported !== undefined && lastCreate.has(imported) && (c.exit !== 0 || c.signal)) lastCreate.set(imported, c);
     const destroyed = destroyedId(c);
     if (destroyed === undefined) continue;
     const made = lastCreate.get(destroyed);

@@ -2,47 +2,16 @@
 // what is Phoenix's to recover, what waits for a running task, what is refused, and that
 // nothing outside the guests of interest is touched.
 import { describe, expect, it } from 'vitest';
-import type { Config, Guest, LxcGuest } from '../../src/dsl/model.js';
 import type { BirthRecord } from '../../src/pve/births.js';
 import { type ActiveTask, guestFromText } from '../../src/pve/host.js';
 import { emptyHostState, type HostState } from '../../src/pve/state.js';
 import { actionCommand, afterRecovery, needsTaskCheck, planRecovery } from '../../src/runner/half-made.js';
 import { writeStamps } from '../../src/runner/stamps.js';
+import { configOf, lxcGuest } from '../fixtures/model.js';
 
-function lxc(vmid: number, extra: Partial<LxcGuest> = {}): LxcGuest {
-  return {
-    kind: 'lxc',
-    vmid,
-    name: `g${vmid}`,
-    cores: 1,
-    memoryMb: 512,
-    template: false,
-    dependsOn: [],
-    features: [],
-    snapshots: [],
-    boot: { onboot: false },
-    onSourceChange: 'warn',
-    unprivileged: true,
-    swapMb: 512,
-    rootfs: { storage: 'local-lvm', sizeGb: 8 },
-    net: [],
-    pveFeatures: {},
-    gpus: [],
-    rawLxc: [],
-    idmap: [],
-    mounts: [],
-    zfsVolumes: [],
-    ...extra,
-  };
-}
+const lxc = lxcGuest;
 
-const config = (guests: Guest[]): Config => ({
-  file: '/x/phoenix.config.ts',
-  node: 'pve',
-  storages: {},
-  features: {},
-  guests: new Map(guests.map((g) => [g.vmid, g])),
-});
+const config = configOf;
 
 const fleet = config([lxc(900, { template: true }), lxc(102, { cloneFrom: 900 })]);
 

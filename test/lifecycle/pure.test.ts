@@ -1,7 +1,6 @@
 // The pure parts of the lifecycle: runtime order, what a destroy loses, linked-clone evidence,
 // host-folder owners, firewall diffs.
 import { describe, expect, it } from 'vitest';
-import type { Config, Guest, LxcGuest } from '../../src/dsl/model.js';
 import {
   declaredHostDirs,
   hostDirCommands,
@@ -15,43 +14,11 @@ import { linkedClonesOnHost, lossOf } from '../../src/lifecycle/volumes.js';
 import { guestFromText } from '../../src/pve/host.js';
 import { emptyHostState } from '../../src/pve/state.js';
 import { firewallDrifts, wantFirewall } from '../../src/targets/firewall.js';
+import { configOf, lxcGuest } from '../fixtures/model.js';
 
-function lxc(vmid: number, extra: Partial<LxcGuest> = {}): LxcGuest {
-  return {
-    kind: 'lxc',
-    vmid,
-    name: `g${vmid}`,
-    cores: 1,
-    memoryMb: 512,
-    template: false,
-    dependsOn: [],
-    features: [],
-    snapshots: [],
-    boot: { onboot: false },
-    onSourceChange: 'warn',
-    unprivileged: true,
-    swapMb: 512,
-    rootfs: { storage: 'local-lvm', sizeGb: 8 },
-    net: [],
-    pveFeatures: {},
-    gpus: [],
-    rawLxc: [],
-    idmap: [],
-    mounts: [],
-    zfsVolumes: [],
-    ...extra,
-  };
-}
+const lxc = lxcGuest;
 
-function config(guests: Guest[]): Config {
-  return {
-    file: '/x/phoenix.config.ts',
-    node: 'pve',
-    storages: {},
-    features: {},
-    guests: new Map(guests.map((g) => [g.vmid, g])),
-  };
-}
+const config = configOf;
 
 describe('runtime order', () => {
   const c = config([lxc(101, { dependsOn: [103] }), lxc(102, { dependsOn: [101, 103] }), lxc(103), lxc(200)]);

@@ -3,21 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { TaskFields } from '../../src/sim/tasks.js';
 import { cleanupSims, ctTemplate, makeSim, type Sim, TEMPLATE, vmTemplate } from './helpers.js';
 
 afterAll(cleanupSims);
 
 const UPID_RE = /^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:\s/]+:[^:\s/]*:[^:\s/]+:$/;
 
-interface Task {
+interface Task extends TaskFields {
   upid: string;
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
   status?: string;
   endtime?: number;
   saved?: string;
