@@ -160,6 +160,16 @@ export function planRecovery(
   return plan;
 }
 
+/** For `status`: what a guest's lock means, or undefined when it has none. */
+export function lockNote(state: HostState, vmid: Vmid): string | undefined {
+  const gs = state.guests.get(vmid);
+  if (!gs?.lock) return undefined;
+  if (!CREATING.has(gs.lock)) return `locked (${gs.lock})`;
+  return startedByPhoenix(gs, state.births.get(vmid))
+    ? `locked (${gs.lock}): half-made by an interrupted creation of Phoenix's; a build recovers it once no Proxmox task runs for it`
+    : `locked (${gs.lock}): an interrupted creation Phoenix did not start`;
+}
+
 /** The host as it will be once the actions ran: what a dry run plans against. */
 export function afterRecovery(state: HostState, actions: RecoveryAction[]): HostState {
   if (!actions.length) return state;

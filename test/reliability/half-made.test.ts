@@ -63,6 +63,11 @@ describe('a creation killed mid-task is recovered by a plain re-run', () => {
     expect(lockOf(p.conf('lxc', 102))).toBe('create');
     expect(lockOf(p.conf('lxc', 900))).toBe('disk');
     expect(p.births()).toEqual(['102.json']);
+    const status = await p.run(['status', '--sim']);
+    expect(status.stdout).toMatch(
+      /^102 .*, locked \(create\): half-made by an interrupted creation of Phoenix's; a build recovers it/m,
+    );
+    expect(status.stdout).toMatch(/^900 .*, locked \(disk\)/m);
 
     // The dry run says what a build would do and changes nothing.
     const before = callLog(p.simRoot).length;

@@ -2,6 +2,7 @@
 // or missing.
 import type { Command } from 'commander';
 import { outdatedClones } from '../../runner/checks.js';
+import { lockNote } from '../../runner/half-made.js';
 import { formatReason } from '../../runner/staleness.js';
 import { addCommonOptions, type CommonFlags, fail, planFor, readState, setup } from '../engine.js';
 
@@ -46,6 +47,8 @@ export function registerStatus(program: Command): void {
           state: !gs ? 'missing' : staleCount ? 'stale' : 'fresh',
           power: gs?.status ?? 'absent',
           template: gs?.template ?? false,
+          lock: gs?.lock ?? null,
+          ...(gs?.lock ? { lockNote: lockNote(state, g.vmid) } : {}),
           outdated: outdated.has(g.vmid),
           ...(outdated.has(g.vmid) ? { outdatedReason: outdated.get(g.vmid) } : {}),
           targets,
@@ -59,6 +62,7 @@ export function registerStatus(program: Command): void {
         const stale = g.targets.filter((t) => t.state === 'stale');
         const power =
           (g.state === 'missing' ? '' : g.template ? ', template' : `, ${g.power}`) +
+          (g.lockNote ? `, ${g.lockNote}` : '') +
           (g.outdatedReason ? `, outdated: ${g.outdatedReason}` : '');
         process.stdout.write(
           `${String(g.vmid).padEnd(6)} ${g.name.padEnd(22)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
