@@ -1,5 +1,6 @@
 // `exists`: the guest is defined on the host — created from an OS template (LXC) or a cloud
-// image (VM: create, import the disk, add the cloud-init drive), or cloned from its source.
+// image (VM: one `qm create` importing the disk and adding the cloud-init drive), or cloned
+// from its source.
 // Creation inputs cannot change in place: a changed one plans a `replace`.
 import { hostname } from 'node:os';
 import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
@@ -40,8 +41,8 @@ function observe(ctx: TargetContext): Observation {
   const gs = ctx.gs;
   const g = ctx.guest;
   if (!gs) return { kind: 'missing', detail: `${g.kind === 'lxc' ? 'CT' : 'VM'} ${g.vmid} does not exist` };
-  // Made from an image in three calls (create, disk import, cloud-init drive): a VM Phoenix
-  // created (its own birth stamp) but left without a boot disk is half-made, not built.
+  // Earlier versions made a VM from an image in three calls (create, disk import, cloud-init
+  // drive): a VM Phoenix created (its own birth stamp) but left without a boot disk is half-made.
   if (
     g.kind === 'vm' &&
     gs.kind === 'vm' &&
@@ -119,6 +120,16 @@ function vmCreateArgs(g: VmGuest, description: string): string[] {
     'l26',
     '--agent',
     g.agent ? '1' : '0',
+    '--scsi0',
+    `${g.storage}:0,import-from=${g.image}`,
+    '--ide2',
+    `${g.storage}:cloudinit`,
+    '--boot',
+    'order=scsi0',
+    '--serial0',
+    'socket',
+    '--vga',
+    'serial0',
     '--description',
     description,
   ];
@@ -188,20 +199,10 @@ async function run(ctx: StepContext) {
     await must(ctx, 'pct', lxcCreateArgs(ctx, g, description));
   } else {
     if (!g.image) throw new StepError(`guest ${g.vmid}: no image and no cloneFrom`);
+    // One `qm create` with the disk import and the cloud-init drive: the whole creation is one
+    // Proxmox task under `lock: create`, so an interrupted one is visible (the lock, a running
+    // task) and recoverable, never a VM that looks made but has no disk.
     await must(ctx, 'qm', vmCreateArgs(g, description));
-    await must(ctx, 'qm', ['set', String(g.vmid), '--scsi0', `${g.storage}:0,import-from=${g.image}`]);
-    await must(ctx, 'qm', [
-      'set',
-      String(g.vmid),
-      '--ide2',
-      `${g.storage}:cloudinit`,
-      '--boot',
-      'order=scsi0',
-      '--serial0',
-      'socket',
-      '--vga',
-      'serial0',
-    ]);
     const after = await reread(ctx, 'stopped');
     if (!after.current.props.scsi0) throw new StepError(`VM ${g.vmid}: the disk import left no scsi0`);
   }
@@ -227,7 +228,7 @@ export function existsTarget(g: Guest): Target {
       const prefix = ctx.gs ? `destroy ${g.vmid}${lossSuffix(ctx.gs)}, then ` : '';
       if (g.cloneFrom !== undefined) return prefix + showCommand(tool(g), cloneArgs(ctx, g, ''));
       if (isLxc(g)) return prefix + showCommand('pct', lxcCreateArgs(ctx, g, ''));
-      return `${prefix}${showCommand('qm', vmCreateArgs(g, ''))}; import ${g.image}; add cloud-init drive`;
+      return prefix + showCommand('qm', vmCreateArgs(g, ''));
     },
     locks: (ctx) => {
       // `pct clone` puts `lock: disk` on its source for the whole copy: nothing else may touch it.

@@ -148,7 +148,8 @@ export function classifyDestroys(calls) {
     // A VM made from a cloud image takes a second call to import its boot disk: when that one
     // fails or is killed, the creation did not succeed either (the VM is half-made).
     const imported = importedId(c);
-    if (imported !== undefined && lastCreate.has(imported) && (c.exit !== 0 || c.signal)) lastCreate.set(imported, c);
+    if (imported !== undefined && lastCreate.has(imported) && (c.exit !== 0 || c.signal))
+      lastCreate.set(imported, c);
     const destroyed = destroyedId(c);
     if (destroyed === undefined) continue;
     const made = lastCreate.get(destroyed);

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeStamps } from '../../src/runner/stamps.js';
 import { type Project, project } from './helpers.js';
 
 const CONF = '/etc/pve/nodes/pve/lxc/300.conf';
@@ -259,12 +260,19 @@ describe('F2: a VM template is verified by its base volumes', { timeout: 300_000
 });
 
 describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000 }, () => {
-  it('a failed disk import leaves a half-made VM that the next build destroys and creates again', () => {
+  it('a VM Phoenix made without its disk (an earlier version imported it in a second call) is destroyed and created again', () => {
     const p = project('requests');
-    const failed = p.run(['build', '7100', '--sim'], {
-      PHOENIX_SIM_FAULTS: 'cmd=qm,op=set,vmid=7100,times=1',
-    });
-    expect(failed.status).toBe(1);
+    expect(p.run(['build', '7100', '--sim', '--dry-run']).status).toBe(0);
+    // What an interrupted three-call creation left: a VM with Phoenix's birth stamp and no disk.
+    const made = p.simCmd('qm', [
+      'create',
+      '7100',
+      '--name',
+      'half',
+      '--description',
+      writeStamps('', 7100, { exists: 'older.-' }),
+    ]);
+    expect(made.status, made.stderr).toBe(0);
     const ex = p.run(['explain', '7100:exists', '--sim']);
     expect(ex.stdout).toContain('half-made: VM 7100 has no boot disk');
     const before = p.calls().length;
@@ -278,6 +286,21 @@ describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000
     expect(calls.slice(0, 2)).toEqual(['qm destroy 7100', 'qm create 7100']);
     const conf = readFileSync(hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf'), 'utf8');
     expect(conf).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
+  });
+
+  it('a VM is made from its image in one `qm create` (disk import and cloud-init drive included)', () => {
+    const p = project('requests');
+    const before = p.calls().length;
+    expect(p.run(['build', '7100:exists', '--sim']).status).toBe(0);
+    const calls = p.calls().slice(before).filter(mutating);
+    const creating = calls.filter((c) => c.cmd === 'qm' && c.args[1] === '7100');
+    expect(creating.map((c) => c.args[0])).toEqual(['create']);
+    expect(creating[0]!.args).toEqual(
+      expect.arrayContaining([
+        '--scsi0',
+        'local-lvm:0,import-from=local:import/noble-server-cloudimg-amd64.img',
+      ]),
+    );
   });
 });
 
