@@ -7,32 +7,31 @@
 // `build --dry-run --exit-code` says nothing is stale.
 // Counted: runs converged, re-runs needed, guests lost or replaced, the dead run's build lock
 // taken over (with a message) or refusing the next run, `lock:` lines left behind.
-// The guest agent answers at once (PHOENIX_SIM_AGENT_DELAY=0): at a latency scale > 0 a first
-// build otherwise fails at the VM's first feature, because the `agent` target takes a running VM's
-// agent for granted (a bug reported separately; the kill campaign is about kills).
+// The guest agent answers at once (PHOENIX_SIM_AGENT_DELAY=0), which keeps a run short: the
+// campaign is about kills, and waiting for the agent (F3) is tested on its own.
 //
 //   node test/chaos/kill-campaign.chaos.mjs [--runs 50] [--seed 1] [--parallel 2] [--speed 0.05]
 //                                           [--write RELIABILITY.md] [--out results.json]
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   arg,
-  audit,
+  brokenRun,
   buildLock,
   callLog,
-  classifyDestroys,
   converge,
   declared,
   FLEET,
-  guests,
+  FOREIGN,
+  judgeRun,
+  keepIfWrong,
   locksOf,
   phoenix,
+  plantForeign,
   pool,
   prng,
   project,
   ROOT,
-  recoveryMessages,
   writeBlock,
 } from './lib.mjs';
 
@@ -43,34 +42,12 @@ const SPEED = arg('speed', '0.05');
 const FIXTURE = path.resolve(arg('fixture', FLEET));
 const WRITE = arg('write', undefined);
 const OUT = arg('out', undefined);
-const FOREIGN = 555;
-
-const simCmd = (p, cmd, args) =>
-  spawnSync(process.execPath, [path.join(ROOT, 'bin', 'sim', cmd), ...args], {
-    cwd: p.dir,
-    env: { ...process.env, PHOENIX_SIM_ROOT: p.simRoot, PHOENIX_SIM_SPEED: '0' },
-    encoding: 'utf8',
-  });
-
-function withForeign(p) {
-  const made = simCmd(p, 'pct', [
-    'create',
-    String(FOREIGN),
-    'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst',
-    '--rootfs',
-    'local-lvm:4',
-    '--hostname',
-    'foreign',
-  ]);
-  if (made.status !== 0) throw new Error(`cannot create the foreign guest: ${made.stderr}`);
-  return guests(p.simRoot).get(FOREIGN)?.text;
-}
 
 /** How long an undisturbed build takes at this speed: kills are spread over that window. */
 async function calibrate() {
   const p = project(FIXTURE, 'phoenix-kill-calibrate-');
   try {
-    withForeign(p);
+    plantForeign(p);
     const r = await phoenix(['build', '--sim'], {
       cwd: p.dir,
       env: { PHOENIX_SIM_ROOT: p.simRoot, PHOENIX_SIM_SPEED: SPEED, PHOENIX_SIM_AGENT_DELAY: '0' },
@@ -87,7 +64,7 @@ async function one(seed, fleet, windowMs) {
   const p = project(FIXTURE, `phoenix-kill-${seed}-`);
   const env = { PHOENIX_SIM_ROOT: p.simRoot };
   try {
-    const foreignBefore = withForeign(p);
+    const foreignBefore = plantForeign(p);
     const before = callLog(p.simRoot).length;
     const killAt = Math.round(300 + rand() * (windowMs - 300));
     const killed = await phoenix(['build', '--sim'], {
@@ -107,14 +84,7 @@ async function one(seed, fleet, windowMs) {
     const tookOver = /took over the build lock of process \d+, which is gone/.test(firstText);
     const refusedByOwnLock = /another build holds/.test(firstText);
     const c = await converge(p, env);
-    const calls = callLog(p.simRoot).slice(before);
-    const { recoveries, replacements } = classifyDestroys(calls);
-    const foreignTouched =
-      guests(p.simRoot).get(FOREIGN)?.text !== foreignBefore ||
-      calls.some((x) => (x.cmd === 'pct' || x.cmd === 'qm') && x.args.includes(String(FOREIGN)));
-    const reruns = c.reruns === undefined ? undefined : c.reruns + 1;
     const problems = c.reruns === undefined ? ['did not converge'] : [];
-    problems.push(...audit(p.simRoot, [...fleet, { vmid: FOREIGN, template: false }]));
     if (lockAfterKill !== undefined && !tookOver)
       problems.push('dead run left its build lock and the re-run did not take it over');
     const allText = [firstText, ...c.outputs.map((o) => o.stdout + o.stderr)].join('\n');
@@ -129,33 +99,25 @@ async function one(seed, fleet, windowMs) {
       firstRerunExit: first.status,
       tookOver,
       refusedByOwnLock,
-      reruns,
-      converged: c.reruns !== undefined && problems.length === 0,
-      recoveries,
-      replacements,
-      foreignTouched,
-      locksAfterConvergence: locksOf(p.simRoot),
-      buildLockAfterConvergence: buildLock(p.simRoot) !== undefined,
-      recoveryMessages: recoveryMessages(allText),
-      stackTrace: /^\s+at .+:\d+:\d+\)?$/m.test(allText),
-      problems,
-      dir: p.dir,
+      reruns: c.reruns === undefined ? undefined : c.reruns + 1,
+      ...judgeRun({
+        p,
+        fleet,
+        before,
+        foreignBefore,
+        reruns: c.reruns,
+        problems,
+        said: allText,
+        text: allText,
+      }),
     };
-    if (result.converged && !replacements.length && !foreignTouched && !result.stackTrace) p.remove();
-    else {
-      writeFileSync(path.join(p.dir, 'killed.out'), `${killed.stdout}\n--- stderr\n${killed.stderr}`);
-      writeFileSync(path.join(p.dir, 'reruns.out'), allText);
-    }
+    keepIfWrong(p, result, {
+      'killed.out': `${killed.stdout}\n--- stderr\n${killed.stderr}`,
+      'reruns.out': allText,
+    });
     return result;
   } catch (error) {
-    return {
-      seed,
-      converged: false,
-      problems: [String(error)],
-      dir: p.dir,
-      replacements: [],
-      recoveries: [],
-    };
+    return brokenRun(p, error, { seed });
   }
 }
 

@@ -278,6 +278,55 @@ export function plantForeign(p) {
   return guests(p.simRoot).get(FOREIGN)?.text;
 }
 
+const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+/**
+ * What every campaign counts once a run's re-runs are over: the destroys classified, whether the
+ * foreign guest was touched, the host's audit, the locks left, what Phoenix said about
+ * recovering (`said`) and any stack trace in `text`. `problems` holds the campaign's own.
+ */
+export function judgeRun({ p, fleet, before, foreignBefore, reruns, problems, said, text }) {
+  const calls = callLog(p.simRoot).slice(before);
+  const { recoveries, replacements } = classifyDestroys(calls);
+  const foreignTouched =
+    guests(p.simRoot).get(FOREIGN)?.text !== foreignBefore ||
+    calls.some((x) => (x.cmd === 'pct' || x.cmd === 'qm') && x.args.includes(String(FOREIGN)));
+  problems.push(...audit(p.simRoot, [...fleet, { vmid: FOREIGN, template: false }]));
+  return {
+    converged: reruns !== undefined && problems.length === 0,
+    recoveries,
+    replacements,
+    foreignTouched,
+    locksAfterConvergence: locksOf(p.simRoot),
+    buildLockAfterConvergence: buildLock(p.simRoot) !== undefined,
+    recoveryMessages: recoveryMessages(said),
+    stackTrace: STACK.test(text),
+    problems,
+    dir: p.dir,
+  };
+}
+
+/** Removes a run's folder when it went right; otherwise keeps it with `outputs` (file → text). */
+export function keepIfWrong(p, result, outputs) {
+  if (result.converged && !result.replacements.length && !result.foreignTouched && !result.stackTrace) {
+    p.remove();
+    return;
+  }
+  for (const [file, text] of Object.entries(outputs)) writeFileSync(path.join(p.dir, file), text);
+}
+
+/** The figures of a run that threw before it could be judged. */
+export function brokenRun(p, error, fields) {
+  return {
+    ...fields,
+    converged: false,
+    problems: [String(error)],
+    dir: p.dir,
+    replacements: [],
+    recoveries: [],
+  };
+}
+
 /**
  * One run of a fault campaign: a fresh host with the foreign guest, a build with
  * PHOENIX_SIM_FAULTS=`faults`, then plain re-runs until nothing is stale; returns the figures.
@@ -308,13 +357,6 @@ export async function faultRun({
     const buildLockAfterFault = buildLock(p.simRoot) !== undefined;
 
     const c = await converge(p, env, maxReruns);
-    const calls = callLog(p.simRoot).slice(before);
-    const { recoveries, replacements } = classifyDestroys(calls);
-    const foreignTouched =
-      guests(p.simRoot).get(FOREIGN)?.text !== foreignBefore ||
-      calls.some((x) => (x.cmd === 'pct' || x.cmd === 'qm') && x.args.includes(String(FOREIGN)));
-    const problems = c.reruns === undefined ? [`did not converge in ${maxReruns} re-runs`] : [];
-    problems.push(...audit(p.simRoot, [...fleet, { vmid: FOREIGN, template: false }]));
     const rerunText = c.outputs.map((o) => o.stdout + o.stderr).join('\n');
     const result = {
       seed,
@@ -329,32 +371,23 @@ export async function faultRun({
       locksAfterFault,
       buildLockAfterFault,
       reruns: c.reruns,
-      converged: c.reruns !== undefined && problems.length === 0,
-      recoveries,
-      replacements,
-      foreignTouched,
-      locksAfterConvergence: locksOf(p.simRoot),
-      buildLockAfterConvergence: buildLock(p.simRoot) !== undefined,
-      recoveryMessages: recoveryMessages(rerunText),
-      stackTrace: /^\s+at .+:\d+:\d+\)?$/m.test(faulty.stderr + rerunText),
-      problems,
-      dir: p.dir,
+      ...judgeRun({
+        p,
+        fleet,
+        before,
+        foreignBefore,
+        reruns: c.reruns,
+        problems: c.reruns === undefined ? [`did not converge in ${maxReruns} re-runs`] : [],
+        said: rerunText,
+        text: faulty.stderr + rerunText,
+      }),
     };
-    if (result.converged && !replacements.length && !foreignTouched && !result.stackTrace) p.remove();
-    else {
-      writeFileSync(path.join(p.dir, 'faulty.out'), `${faulty.stdout}\n--- stderr\n${faulty.stderr}`);
-      writeFileSync(path.join(p.dir, 'reruns.out'), rerunText);
-    }
+    keepIfWrong(p, result, {
+      'faulty.out': `${faulty.stdout}\n--- stderr\n${faulty.stderr}`,
+      'reruns.out': rerunText,
+    });
     return result;
   } catch (error) {
-    return {
-      seed,
-      label,
-      converged: false,
-      problems: [String(error)],
-      dir: p.dir,
-      replacements: [],
-      recoveries: [],
-    };
+    return brokenRun(p, error, { seed, label });
   }
 }
