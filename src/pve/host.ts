@@ -203,10 +203,11 @@ export class Host {
    * `lock:`: a lock with a live task behind it is work in progress, not debris. The active list
    * (`pvesh get /nodes/<n>/tasks --source active`) keeps a killed task as RUNNING until pvestatd
    * notices (up to ~10 s); only `/tasks/<upid>/status` checks the worker's pid, so each listed
-   * one is confirmed there.
+   * task about one of `ids` is confirmed there (one call each; the others are not asked about).
    */
   async activeTasks(
     nodes: string[],
+    ids: Set<string>,
   ): Promise<{ ok: true; value: ActiveTask[] } | { ok: false; error: string }> {
     const lists = await Promise.all(
       nodes.map((node) =>
@@ -220,6 +221,7 @@ export class Host {
       for (const t of (list.value ?? []) as Array<Record<string, unknown>>) {
         // Ended tasks stay in the active file for a while, with their end status.
         if (t.status !== undefined && String(t.status).toUpperCase() !== 'RUNNING') continue;
+        if (!ids.has(String(t.id ?? ''))) continue;
         listed.push({
           upid: String(t.upid ?? ''),
           type: String(t.type ?? ''),

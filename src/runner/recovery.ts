@@ -43,7 +43,10 @@ export async function settleLocks(
     if (!locked && state.births.size === 0) return { ok: true, value: state };
     let tasks: Awaited<ReturnType<Host['activeTasks']>> = { ok: true, value: [] };
     if (locked) {
-      tasks = await host.activeTasks(state.nodes.length ? state.nodes : [config.node]);
+      tasks = await host.activeTasks(
+        state.nodes.length ? state.nodes : [config.node],
+        new Set([...vmids].map(String)),
+      );
       if (!tasks.ok) return { ok: false, error: [`cannot list Proxmox tasks: ${tasks.error}`] };
       // The locks must be seen *after* the tasks: a task that ended between an earlier read and
       // the task list has lifted its locks by now, and must not be taken for debris.
@@ -72,18 +75,13 @@ export async function settleLocks(
               `Proxmox task ${t.upid} is still running after ${Math.round(waitMs / 1000)} s; try again later`,
           ),
         };
+      // The next round lists the tasks, then reads the host again: no read here.
       await new Promise((r) => setTimeout(r, pollMs));
-      const again = await opts.reread();
-      if (!again.ok) return { ok: false, error: [again.error] };
-      state = again.value;
       continue;
     }
     if (plan.problems.length) return { ok: false, error: plan.problems };
-    if (opts.dryRun) {
-      for (const n of plan.notes) opts.say(n);
-      return { ok: true, value: afterRecovery(state, plan.actions) };
-    }
     for (const n of plan.notes) opts.say(n);
+    if (opts.dryRun) return { ok: true, value: afterRecovery(state, plan.actions) };
     let changedHost = false;
     for (const a of plan.actions) {
       const c = actionCommand(a);

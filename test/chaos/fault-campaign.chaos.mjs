@@ -12,7 +12,18 @@
 //                                            [--write RELIABILITY.md] [--out results.json]
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { arg, declared, FLEET, FOREIGN, faultRun, pool, prng, project, ROOT, writeBlock } from './lib.mjs';
+import {
+  arg,
+  commonFigures,
+  declared,
+  FLEET,
+  faultRun,
+  pool,
+  prng,
+  project,
+  ROOT,
+  writeBlock,
+} from './lib.mjs';
 
 const RUNS = Number(arg('runs', '200'));
 const SEED = Number(arg('seed', '1'));
@@ -49,50 +60,27 @@ const results = await pool(seeds, PARALLEL, async (seed) => {
 });
 
 const n = results.length;
-const converged = results.filter((r) => r.converged);
-const hist = {};
-for (const r of converged) hist[r.reruns] = (hist[r.reruns] ?? 0) + 1;
-const sum = (f) => results.reduce((a, r) => a + (f(r) ?? 0), 0);
+const { figures, rows, sum } = commonFigures(results, started, (r) => ({
+  locksAfterFault: r.locksAfterFault,
+}));
 const summary = {
   runs: n,
   seeds: `${SEED}..${SEED + RUNS - 1}`,
   fixture: path.relative(ROOT, FIXTURE),
   guests: fleet.length,
-  converged: converged.length,
-  convergedPct: Math.round((1000 * converged.length) / n) / 10,
+  ...figures,
   faultyRunsFailed: results.filter((r) => r.faultyExit !== 0).length,
   injectedFaults: sum((r) => r.injected),
   crashedCalls: sum((r) => r.crashedCalls),
-  rerunsHistogram: hist,
-  maxReruns: Math.max(0, ...converged.map((r) => r.reruns)),
-  guestsLostOrReplaced: sum((r) => r.replacements.length),
-  foreignGuestTouched: results.filter((r) => r.foreignTouched).length,
-  halfMadeRecovered: sum((r) => r.recoveries.length),
+  maxReruns: Math.max(0, ...results.filter((r) => r.converged).map((r) => r.reruns)),
   runsWithLocksAfterFault: results.filter((r) => r.locksAfterFault?.length).length,
   locksAfterFault: sum((r) => r.locksAfterFault?.length),
   buildLocksAfterFault: results.filter((r) => r.buildLockAfterFault).length,
-  locksAfterConvergence: sum((r) => r.locksAfterConvergence?.length),
-  buildLocksAfterConvergence: results.filter((r) => r.buildLockAfterConvergence).length,
-  runsWithStackTraces: results.filter((r) => r.stackTrace).length,
   recoveryMessagesSeen: results.filter((r) => r.recoveryMessages?.length).length,
-  failures: results
-    .filter((r) => !r.converged || r.replacements.length || r.foreignTouched)
-    .map((r) => ({
-      seed: r.seed,
-      problems: r.problems,
-      replacements: r.replacements,
-      locksAfterFault: r.locksAfterFault,
-      dir: r.dir,
-    })),
-  minutes: Math.round((Date.now() - started) / 600) / 100,
-  date: new Date().toISOString(),
 };
 console.log(JSON.stringify({ ...summary, failures: summary.failures.slice(0, 20) }, null, 2));
 if (OUT) writeFileSync(OUT, `${JSON.stringify({ summary, results }, null, 2)}\n`);
 if (WRITE) {
-  const h = Object.entries(hist)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join(', ');
   writeBlock(
     path.resolve(WRITE),
     'fault-campaign',
@@ -102,18 +90,18 @@ if (WRITE) {
       '| figure | value |',
       '| --- | --- |',
       `| runs | ${n} |`,
-      `| converged (nothing stale after plain re-runs, every guest present, no locks) | **${converged.length}/${n} (${summary.convergedPct} %)** |`,
+      rows.converged,
       `| faulty builds that failed (exit ≠ 0) | ${summary.faultyRunsFailed} |`,
       `| faults injected (failed + killed Proxmox calls) | ${summary.injectedFaults} (${summary.crashedCalls} killed mid-task) |`,
-      `| re-runs needed (count: runs) | ${h || '—'} |`,
-      `| guests lost or replaced | **${summary.guestsLostOrReplaced}** |`,
-      `| foreign guest (CT ${FOREIGN}) touched | **${summary.foreignGuestTouched}** |`,
-      `| half-made guests destroyed and re-made (recoveries) | ${summary.halfMadeRecovered} |`,
+      rows.reruns('re-runs needed'),
+      rows.lost,
+      rows.foreign,
+      rows.recoveries,
       `| runs leaving \`lock:\` lines after the faulty build | ${summary.runsWithLocksAfterFault} (${summary.locksAfterFault} locks) |`,
       `| build locks left by the faulty build | ${summary.buildLocksAfterFault} |`,
-      `| \`lock:\` lines / build locks left after convergence | **${summary.locksAfterConvergence} / ${summary.buildLocksAfterConvergence}** |`,
+      rows.locksLeft,
       `| runs whose re-runs said they recovered something | ${summary.recoveryMessagesSeen} |`,
-      `| runs printing a stack trace | ${summary.runsWithStackTraces} |`,
+      rows.stackTraces,
       ...(summary.failures.length
         ? [
             '',

@@ -19,10 +19,10 @@ import {
   brokenRun,
   buildLock,
   callLog,
+  commonFigures,
   converge,
   declared,
   FLEET,
-  FOREIGN,
   judgeRun,
   keepIfWrong,
   locksOf,
@@ -144,10 +144,10 @@ const results = await pool(seeds, PARALLEL, async (seed) => {
 });
 
 const n = results.length;
-const converged = results.filter((r) => r.converged);
-const hist = {};
-for (const r of converged) hist[r.reruns] = (hist[r.reruns] ?? 0) + 1;
-const sum = (f) => results.reduce((a, r) => a + (f(r) ?? 0), 0);
+const { figures, rows } = commonFigures(results, started, (r) => ({
+  killAt: r.killAt,
+  locksAfterKill: r.locksAfterKill,
+}));
 const summary = {
   runs: n,
   seeds: `${SEED}..${SEED + RUNS - 1}`,
@@ -156,38 +156,15 @@ const summary = {
   fixture: path.relative(ROOT, FIXTURE),
   guests: fleet.length,
   killedMidBuild: results.filter((r) => r.wasKilled).length,
-  converged: converged.length,
-  convergedPct: Math.round((1000 * converged.length) / n) / 10,
-  rerunsHistogram: hist,
-  guestsLostOrReplaced: sum((r) => r.replacements.length),
-  foreignGuestTouched: results.filter((r) => r.foreignTouched).length,
-  halfMadeRecovered: sum((r) => r.recoveries.length),
+  ...figures,
   buildLockLeftByKill: results.filter((r) => r.lockAfterKill).length,
   buildLockTakenOver: results.filter((r) => r.lockAfterKill && r.tookOver).length,
   rerunRefusedByDeadLock: results.filter((r) => r.refusedByOwnLock).length,
   runsWithLocksAfterKill: results.filter((r) => r.locksAfterKill?.length).length,
-  locksAfterConvergence: sum((r) => r.locksAfterConvergence?.length),
-  buildLocksAfterConvergence: results.filter((r) => r.buildLockAfterConvergence).length,
-  runsWithStackTraces: results.filter((r) => r.stackTrace).length,
-  failures: results
-    .filter((r) => !r.converged || r.replacements.length || r.foreignTouched)
-    .map((r) => ({
-      seed: r.seed,
-      killAt: r.killAt,
-      problems: r.problems,
-      replacements: r.replacements,
-      locksAfterKill: r.locksAfterKill,
-      dir: r.dir,
-    })),
-  minutes: Math.round((Date.now() - started) / 600) / 100,
-  date: new Date().toISOString(),
 };
 console.log(JSON.stringify({ ...summary, failures: summary.failures.slice(0, 20) }, null, 2));
 if (OUT) writeFileSync(OUT, `${JSON.stringify({ summary, results }, null, 2)}\n`);
 if (WRITE) {
-  const h = Object.entries(hist)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join(', ');
   writeBlock(
     path.resolve(WRITE),
     'kill-campaign',
@@ -197,16 +174,16 @@ if (WRITE) {
       '| figure | value |',
       '| --- | --- |',
       `| runs (killed mid-build) | ${n} (${summary.killedMidBuild}) |`,
-      `| converged (nothing stale after plain re-runs, every guest present, no locks) | **${converged.length}/${n} (${summary.convergedPct} %)** |`,
-      `| re-runs needed, counting the first (count: runs) | ${h || '—'} |`,
-      `| guests lost or replaced | **${summary.guestsLostOrReplaced}** |`,
-      `| foreign guest (CT ${FOREIGN}) touched | **${summary.foreignGuestTouched}** |`,
-      `| half-made guests destroyed and re-made (recoveries) | ${summary.halfMadeRecovered} |`,
+      rows.converged,
+      rows.reruns('re-runs needed, counting the first'),
+      rows.lost,
+      rows.foreign,
+      rows.recoveries,
       `| dead run's build lock left / taken over by the re-run with a message | ${summary.buildLockLeftByKill} / ${summary.buildLockTakenOver} |`,
       `| re-runs refused by the dead run's lock | **${summary.rerunRefusedByDeadLock}** |`,
       `| runs with \`lock:\` lines right after the kill | ${summary.runsWithLocksAfterKill} |`,
-      `| \`lock:\` lines / build locks left after convergence | **${summary.locksAfterConvergence} / ${summary.buildLocksAfterConvergence}** |`,
-      `| runs printing a stack trace | ${summary.runsWithStackTraces} |`,
+      rows.locksLeft,
+      rows.stackTraces,
       ...(summary.failures.length
         ? [
             '',

@@ -328,6 +328,54 @@ export function brokenRun(p, error, fields) {
 }
 
 /**
+ * The figures every campaign reports from its runs, and their table rows (by name, so each
+ * campaign lays out its own table). `failure(r)` adds a campaign's own fields to a failing
+ * run's entry.
+ */
+export function commonFigures(results, started, failure = () => ({})) {
+  const converged = results.filter((r) => r.converged);
+  const hist = {};
+  for (const r of converged) hist[r.reruns] = (hist[r.reruns] ?? 0) + 1;
+  const sum = (f) => results.reduce((a, r) => a + (f(r) ?? 0), 0);
+  const n = results.length;
+  const figures = {
+    converged: converged.length,
+    convergedPct: Math.round((1000 * converged.length) / n) / 10,
+    rerunsHistogram: hist,
+    guestsLostOrReplaced: sum((r) => r.replacements.length),
+    foreignGuestTouched: results.filter((r) => r.foreignTouched).length,
+    halfMadeRecovered: sum((r) => r.recoveries.length),
+    locksAfterConvergence: sum((r) => r.locksAfterConvergence?.length),
+    buildLocksAfterConvergence: results.filter((r) => r.buildLockAfterConvergence).length,
+    runsWithStackTraces: results.filter((r) => r.stackTrace).length,
+    failures: results
+      .filter((r) => !r.converged || r.replacements.length || r.foreignTouched)
+      .map((r) => ({
+        seed: r.seed,
+        problems: r.problems,
+        replacements: r.replacements,
+        ...failure(r),
+        dir: r.dir,
+      })),
+    minutes: Math.round((Date.now() - started) / 600) / 100,
+    date: new Date().toISOString(),
+  };
+  const h = Object.entries(hist)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  const rows = {
+    converged: `| converged (nothing stale after plain re-runs, every guest present, no locks) | **${figures.converged}/${n} (${figures.convergedPct} %)** |`,
+    reruns: (label) => `| ${label} (count: runs) | ${h || '—'} |`,
+    lost: `| guests lost or replaced | **${figures.guestsLostOrReplaced}** |`,
+    foreign: `| foreign guest (CT ${FOREIGN}) touched | **${figures.foreignGuestTouched}** |`,
+    recoveries: `| half-made guests destroyed and re-made (recoveries) | ${figures.halfMadeRecovered} |`,
+    locksLeft: `| \`lock:\` lines / build locks left after convergence | **${figures.locksAfterConvergence} / ${figures.buildLocksAfterConvergence}** |`,
+    stackTraces: `| runs printing a stack trace | ${figures.runsWithStackTraces} |`,
+  };
+  return { figures, rows, sum };
+}
+
+/**
  * One run of a fault campaign: a fresh host with the foreign guest, a build with
  * PHOENIX_SIM_FAULTS=`faults`, then plain re-runs until nothing is stale; returns the figures.
  * The project folder is kept (with faulty.out and reruns.out) when the run went wrong.

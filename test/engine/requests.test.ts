@@ -41,6 +41,9 @@ function editConfig(p: Project, from: string, to: string): void {
 const mutating = (c: { cmd: string; args: string[] }) =>
   ['pct', 'qm'].includes(c.cmd) && !['status', 'config', 'guest', 'list'].includes(c.args[0] ?? '');
 
+/** The mutating pct/qm calls since the call log held `before` entries. */
+const mutatingSince = (p: Project, before: number) => p.calls().slice(before).filter(mutating);
+
 describe('engine requests', { timeout: 300_000 }, () => {
   let p: Project;
   beforeAll(() => {
@@ -120,7 +123,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
     const build = p.run(['build', '--sim']);
     expect(build.status).toBe(1);
     expect(build.stderr).toMatch(/shrink/);
-    expect(p.calls().slice(before).filter(mutating)).toEqual([]);
+    expect(mutatingSince(p, before)).toEqual([]);
     editConfig(p, "storage: 'local-lvm', sizeGb: 4", "storage: 'local-lvm', sizeGb: 8");
     editConfig(p, 'diskGb: 10', 'diskGb: 12');
     expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
@@ -160,11 +163,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
     const before = p.calls().length;
     const b = p.run(['build', '300', '--sim']);
     expect(b.status, b.stderr + b.stdout).toBe(0);
-    const calls = p
-      .calls()
-      .slice(before)
-      .filter(mutating)
-      .map((c) => `${c.cmd} ${c.args.join(' ')}`);
+    const calls = mutatingSince(p, before).map((c) => `${c.cmd} ${c.args.join(' ')}`);
     expect(calls).toEqual(['pct stop 300', 'pct start 300']);
     expect(idmapLines(p)).toContain('u 0 100000 65536');
   });
@@ -222,10 +221,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
     const b = p.run(['build', '300', '--sim']);
     expect(b.status, b.stderr + b.stdout).toBe(0);
     expect(
-      p
-        .calls()
-        .slice(before)
-        .filter(mutating)
+      mutatingSince(p, before)
         .map((c) => `${c.cmd} ${c.args.join(' ')}`)
         .filter((c) => !c.includes('--description')),
     ).toEqual(['pct unlock 300', 'pct delsnapshot 300 configured --force 1', 'pct snapshot 300 configured']);
@@ -249,11 +245,7 @@ describe('F2: a VM template is verified by its base volumes', { timeout: 300_000
     const before = p.calls().length;
     const b = p.run(['build', '7100', '--sim']);
     expect(b.status, b.stderr + b.stdout).toBe(0);
-    const calls = p
-      .calls()
-      .slice(before)
-      .filter(mutating)
-      .map((c) => `${c.cmd} ${c.args.join(' ')}`);
+    const calls = mutatingSince(p, before).map((c) => `${c.cmd} ${c.args.join(' ')}`);
     expect(calls).toEqual(['qm template 7100 --disk scsi0']);
     expect(readFileSync(file, 'utf8')).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
   });
@@ -278,11 +270,7 @@ describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000
     const before = p.calls().length;
     const b = p.run(['build', '7100', '--sim']);
     expect(b.status, b.stderr + b.stdout).toBe(0);
-    const calls = p
-      .calls()
-      .slice(before)
-      .filter(mutating)
-      .map((c) => `${c.cmd} ${c.args.slice(0, 2).join(' ')}`);
+    const calls = mutatingSince(p, before).map((c) => `${c.cmd} ${c.args.slice(0, 2).join(' ')}`);
     expect(calls.slice(0, 2)).toEqual(['qm destroy 7100', 'qm create 7100']);
     const conf = readFileSync(hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf'), 'utf8');
     expect(conf).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
@@ -292,7 +280,7 @@ describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000
     const p = project('requests');
     const before = p.calls().length;
     expect(p.run(['build', '7100:exists', '--sim']).status).toBe(0);
-    const calls = p.calls().slice(before).filter(mutating);
+    const calls = mutatingSince(p, before);
     const creating = calls.filter((c) => c.cmd === 'qm' && c.args[1] === '7100');
     expect(creating.map((c) => c.args[0])).toEqual(['create']);
     expect(creating[0]!.args).toEqual(
