@@ -7,6 +7,7 @@ import type { Config } from '../dsl/model.js';
 import { buildGraph, type TargetGraph, topoOrder, withAncestors } from '../graph/graph.js';
 import { Host } from '../pve/host.js';
 import { localRunner, SshRunner, simRunner } from '../pve/runner.js';
+import { controlDir, parseHostUrl } from '../pve/ssh.js';
 import type { HostState } from '../pve/state.js';
 import { readNeeds } from '../runner/checks.js';
 import { plan, ScriptHasher } from '../runner/plan.js';
@@ -30,11 +31,17 @@ export function makeHost(flags: HostFlags): Result<Host, string> {
     return { ok: false, error: '--host and --sim exclude each other' };
   if (flags.sim || flags.simStrict) return { ok: true, value: new Host(simRunner(simRoot())) };
   if (flags.host) {
-    // User and host are plain names: a leading `-` would reach ssh as an option (-oProxyCommand=...).
-    const m = /^ssh:\/\/((?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?[A-Za-z0-9:][A-Za-z0-9.:-]*)\/?$/.exec(flags.host);
-    if (!m)
-      return { ok: false, error: `--host ${flags.host}: expected ssh://user@host (letters, digits, . _ -)` };
-    return { ok: true, value: new Host(new SshRunner(m[1]!)) };
+    const target = parseHostUrl(flags.host);
+    if (!target.ok) return target;
+    const dir = controlDir();
+    if (!dir.ok) return dir;
+    const configFile = process.env.PHOENIX_SSH_CONFIG;
+    return {
+      ok: true,
+      value: new Host(
+        new SshRunner(target.value, { controlDir: dir.value, ...(configFile ? { configFile } : {}) }),
+      ),
+    };
   }
   return { ok: true, value: new Host(localRunner()) };
 }
@@ -146,7 +153,7 @@ export function addCommonOptions(cmd: import('commander').Command): import('comm
   return configOption(cmd)
     .option('--sim', 'use the simulator (state folder $PHOENIX_SIM_ROOT or .phoenix/sim)')
     .option('--sim-strict', 'use the simulator without creating missing storages/templates')
-    .option('--host <url>', 'a remote Proxmox node, e.g. ssh://root@pve1 (default: this machine)');
+    .option('--host <url>', 'a remote Proxmox node, ssh://root@pve1[:port] (default: this machine)');
 }
 
 /** Prints a user-facing error and sets the exit code (2 = bad input). */

@@ -135,7 +135,7 @@ export interface LxcSpec<Id = Vmid, F extends string = string, S extends string 
 
 export interface VmSpec<Id = Vmid, F extends string = string, S extends string = string>
   extends GuestSpec<Id, F> {
-  /** Cloud image imported as the boot disk (`local:import/noble-server-cloudimg-amd64.img`). Required unless cloned. */
+  /** Cloud image imported as the boot disk (`local:import/noble-server-cloudimg-amd64.qcow2`). Required unless cloned. */
   image?: string;
   /** Storage of the boot disk and cloud-init drive. Required unless cloned. */
   storage?: S;

@@ -228,7 +228,7 @@ export interface VmCloudInit {
 
 export interface VmGuest extends GuestCommon {
   kind: 'vm';
-  /** Cloud image to import as the boot disk (`local:import/noble-server-cloudimg-amd64.img`). Required unless cloned. */
+  /** Cloud image to import as the boot disk (`local:import/noble-server-cloudimg-amd64.qcow2`). Required unless cloned. */
   image?: string;
   /** Storage of the boot disk and cloud-init drive. */
   storage: string;

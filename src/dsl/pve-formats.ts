@@ -1,5 +1,6 @@
 // Proxmox's own value formats, as its API schema checks them (pve-common PVE/JSONSchema.pm and the
-// proxmox-api-types format table); see /work/shared/pve/SEMANTICS.md §1.4, §3.8 and "pitfalls" 8-9.
+// proxmox-api-types format table: `dns-name`, `pve-configid`, `mac-addr`, `CIDR`, `pve-storage-id`,
+// `pve-bridge-id`, `address-list`, `pve-tag`).
 // A config that passes these is not rejected by `pct`/`qm` for its format.
 
 export const VMID_MIN = 100;
@@ -131,8 +132,38 @@ export function volumeStorage(volid: string): string | undefined {
 
 /**
  * Storage types on which Proxmox cannot snapshot or linked-clone a container volume (raw files on
- * dir/NFS/CIFS, plain LVM; SEMANTICS §3.2 and pitfall 11). Listed as the known-bad set, so a type
+ * dir/NFS/CIFS, plain LVM: the storage plugin's `volume_has_feature` has no `snapshot`/`clone` for
+ * them, pve-storage DirPlugin/LVMPlugin). Listed as the known-bad set, so a type
  * we know less about is not rejected on a guess.
  */
 export const NO_CT_SNAPSHOTS = new Set(['dir', 'nfs', 'cifs', 'lvm']);
 export const NO_CT_LINKED_CLONES = new Set(['dir', 'nfs', 'cifs', 'lvm']);
+
+/**
+ * A cloud image `qm create --scsi0 <sid>:0,import-from=<image>` accepts: a volume of content
+ * `import` named `*.qcow2|raw|vmdk` (pve-storage Storage.pm:122 `$IMPORT_EXT_RE_1`; `parse_volname`
+ * dies on any other name, Plugin.pm:830-836), or an absolute path on the host (root only). An
+ * `iso/` volume is refused (`has wrong type 'iso' - needs to be 'images' or 'import'`, qemu-server
+ * API2/Qemu.pm:205-212).
+ */
+export function cloudImageProblem(image: string): { message: string; fix: string } | undefined {
+  if (image.startsWith('/')) return undefined;
+  const m = /^([^:]+):(.*)$/.exec(image);
+  const file = m?.[2] ?? image;
+  const name = file.split('/').pop() ?? file;
+  const stem = name.replace(/\.[^.]*$/, '');
+  const good = `${m?.[1] ?? 'local'}:import/${stem}.qcow2`;
+  if (!m || !file.startsWith('import/')) {
+    return {
+      message: `"${image}" is not a volume of content import: Proxmox imports a cloud image only from <storage>:import/<file> or an absolute path`,
+      fix: `put the image under the storage's import/ folder and use "${good}"`,
+    };
+  }
+  if (!/\.(qcow2|raw|vmdk)$/.test(file)) {
+    return {
+      message: `"${image}": Proxmox imports only .qcow2, .raw or .vmdk files from import/ (it cannot even list "${name}")`,
+      fix: `name the file by its format: an Ubuntu/Debian cloud image (.img) is qcow2, so rename it to ${stem}.qcow2 and use "${good}"`,
+    };
+  }
+  return undefined;
+}

@@ -203,7 +203,7 @@ function resolveVm(g: ParsedGuest<'vm'>, src: VmGuest | undefined, node: string,
     };
     need(
       'image',
-      'add image (a cloud image volume, e.g. "local:import/noble-server-cloudimg-amd64.img"), or cloneFrom',
+      'add image (a cloud image volume, e.g. "local:import/noble-server-cloudimg-amd64.qcow2"), or cloneFrom',
     );
     need('storage', 'add storage (the storage id for the boot disk and cloud-init drive)');
     need('bridge', 'add bridge (e.g. "vmbr0")');

@@ -4,6 +4,7 @@
 // template that is also asked to run); and duplicates that would collide on the network.
 import type { Config, Guest, IdMapDecl, LxcGuest, StorageDecl, VmGuest, Vmid } from './model.js';
 import {
+  cloudImageProblem,
   dnsNameProblem,
   NO_CT_LINKED_CLONES,
   NO_CT_SNAPSHOTS,
@@ -100,8 +101,10 @@ function checkStorages(g: Guest, config: Config, r: Reader): void {
     if (tmpl) storageRef(gp(g, 'ostemplate'), tmpl, ['vztmpl'], config, r);
   } else {
     if (g.storage) storageRef(gp(g, 'storage'), g.storage, ['images'], config, r);
+    const bad = g.image ? cloudImageProblem(g.image) : undefined;
+    if (bad) r.problem(gp(g, 'image'), bad.message, bad.fix);
     const img = g.image && volumeStorage(g.image);
-    if (img) storageRef(gp(g, 'image'), img, ['import', 'iso'], config, r);
+    if (img && !bad) storageRef(gp(g, 'image'), img, ['import'], config, r);
   }
 }
 
@@ -149,7 +152,8 @@ function checkSnapshots(g: Guest, config: Config, r: Reader): void {
   });
   if (g.snapshots.length === 0) return;
   if (g.template) {
-    // pve-container and qemu-server both refuse before converting (SEMANTICS §3.3; qemu-server API2/Qemu.pm).
+    // pve-container and qemu-server both refuse before converting (pve-container API2/LXC.pm
+    // template, qemu-server API2/Qemu.pm template: "unable to create template, because ... contains snapshots").
     const who =
       g.kind === 'lxc'
         ? 'pct template refuses ("unable to create template, because CT contains snapshots")'
@@ -158,6 +162,18 @@ function checkSnapshots(g: Guest, config: Config, r: Reader): void {
       gp(g, 'snapshots'),
       `a template cannot have snapshots: ${who}`,
       'take lifecycle snapshots on the clones, or drop template: true',
+    );
+  }
+  if (g.kind === 'lxc' && g.mounts.length > 0 && !g.template) {
+    // `__snapshot_prepare` dies unless every mount point has the snapshot feature
+    // (pve-guest-common AbstractConfig.pm:753-756), and LXC's `has_feature` walks every mount point,
+    // bind mounts included (pve-container LXC/Config.pm:88-113); a host path has no storage feature
+    // (pve-storage Storage.pm:502-516). Only vzdump's own snapshot skips them.
+    const paths = g.mounts.map((m) => m.hostPath).join(', ');
+    r.problem(
+      gp(g, 'snapshots'),
+      `a container with bind mounts (${paths}) cannot be snapshotted: pct snapshot refuses ("snapshot feature is not available")`,
+      'remove the snapshots of this guest, or replace its bind mounts with zfsVolumes',
     );
   }
   if (g.kind === 'lxc') {
@@ -212,6 +228,16 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
     }
   }
   if (g.kind === 'lxc' && src.kind === 'lxc') {
+    if (!src.template && g.cloneSnapshot === undefined && src.mounts.length === 0) {
+      // A clone waits for its source's whole build, which leaves a non-template CT running.
+      r.problem(
+        gp(g, 'cloneFrom'),
+        `guest ${src.vmid} is not a template, so it is running once built; Proxmox fully clones a running container only from a snapshot (pve-container API2/LXC.pm:2086)`,
+        src.snapshots.length
+          ? `add cloneSnapshot: "${src.snapshots[0]!.name}" (one of guest ${src.vmid}'s snapshots), or declare guest ${src.vmid} template: true`
+          : `declare guest ${src.vmid} template: true, or give it a snapshot and set cloneSnapshot`,
+      );
+    }
     if (givenUnprivileged !== undefined && givenUnprivileged !== src.unprivileged) {
       r.problem(
         gp(g, 'unprivileged'),

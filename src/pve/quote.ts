@@ -7,3 +7,11 @@ export function shellQuote(word: string): string {
   if (word !== '' && SAFE.test(word)) return word;
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
+
+/**
+ * The one command line the remote side of `ssh` runs: every word quoted, joined by spaces. sshd
+ * hands it to the login shell with `-c`, which splits it back into exactly these words.
+ */
+export function remoteCommandLine(words: readonly string[]): string {
+  return words.map(shellQuote).join(' ');
+}

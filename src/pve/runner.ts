@@ -2,18 +2,22 @@
 // whether it talks to the local node, a node over SSH or the simulator; only this module does.
 // Every command is an argument array handed to execa (no shell strings), and every call is
 // counted so a build can report how many host round trips it cost.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { shellQuote } from './quote.js';
+import { remoteCommandLine } from './quote.js';
+import { controlCheckArgv, hostUrl, type SshSettings, type SshTarget, sshArgv, sshFailure } from './ssh.js';
 
 export interface CommandResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when the transport (ssh) failed, not the command: ssh's own message. */
+  transport?: string;
 }
 
 export interface RunOptions {
@@ -69,7 +73,7 @@ export class LocalRunner implements CommandRunner {
   ): Promise<CommandResult> {
     if (opts.mutating) this.calls.writes++;
     else this.calls.reads++;
-    return runLocal(cmd, args, { ...opts, env: this.env });
+    return runLocal(cmd, guestCleanEnv(cmd, args), { ...opts, env: this.env });
   }
 
   async readFile(hostPath: string): Promise<string | undefined> {
@@ -116,23 +120,114 @@ export class LocalRunner implements CommandRunner {
 }
 
 /**
- * Runs every command as `ssh <dest> -- <quoted words>`: the remote side gets one command line,
- * so each word is shell-quoted here (the only place a string is built for a shell, and it is
- * the remote login shell, not ours).
+ * `pct exec` with a clean environment. pct keeps the caller's environment by default
+ * (`keep-env` defaults to 1 even in PVE 9, pve-container src/PVE/CLI/pct.pm:226-240, a FIXME):
+ * Phoenix's own variables, or the locale ssh forwards, would otherwise reach every script in the
+ * guest. `--keep-env 0` makes pct run `lxc-attach --clear-env` (pct.pm:251).
+ */
+export function guestCleanEnv(cmd: string, args: readonly string[]): string[] {
+  if (cmd !== 'pct' || args[0] !== 'exec' || args.length < 2) return [...args];
+  const end = args.indexOf('--');
+  const own = end < 0 ? args : args.slice(0, end);
+  if (own.includes('--keep-env')) return [...args];
+  return [args[0], args[1]!, '--keep-env', '0', ...args.slice(2)];
+}
+
+/** Below sshd's default `MaxSessions 10`, leaving room for another Phoenix sharing the master. */
+const MAX_SESSIONS = 8;
+
+/** Retries of a read-only call that failed in ssh itself (not on the host). */
+export interface SshRetry {
+  attempts: number;
+  delayMs: number;
+}
+
+/**
+ * Runs every command as `ssh … <host> -- <one quoted command line>` (see ssh.ts for the options).
+ * ssh's own failures come back marked `transport`, with ssh's message, and are retried when the
+ * call only reads: a refused or dropped connection says nothing about the host.
  */
 export class SshRunner implements CommandRunner {
   readonly calls: CallCounter = { reads: 0, writes: 0 };
   readonly label: string;
-  constructor(private readonly dest: string) {
-    this.label = `ssh://${dest}`;
+  private master?: Promise<void>;
+  /** A master connection was up after the first call (else every call connects on its own). */
+  private multiplexed = false;
+  private sessions = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(
+    private readonly target: SshTarget,
+    private readonly settings: SshSettings,
+    private readonly retry: SshRetry = { attempts: 3, delayMs: 500 },
+  ) {
+    this.label = hostUrl(target);
   }
 
   mapPath(hostPath: string): string {
     return hostPath;
   }
 
-  private sshArgs(words: string[]): string[] {
-    return ['-o', 'BatchMode=yes', this.dest, '--', words.map(shellQuote).join(' ')];
+  /**
+   * The first call opens the master connection alone; the calls waiting behind it then share it
+   * (with ControlMaster=auto, ten calls at once would each open a connection of their own).
+   */
+  private openMaster(): Promise<void> {
+    this.master ??= (async () => {
+      await runLocal('ssh', sshArgv(this.target, this.settings, 'true', false), {});
+      const check = await runLocal('ssh', controlCheckArgv(this.target, this.settings), {});
+      this.multiplexed = check.exitCode === 0;
+    })();
+    return this.master;
+  }
+
+  /**
+   * A session of a master connection that dies ends with exit 255 and no word from ssh (the
+   * master, which saw the disconnect, has no terminal). Proxmox's CLIs also exit 255 when they
+   * die, so on a bare 255 the master is asked whether it is still alive: if not, the connection
+   * was lost, whatever the command got to do.
+   */
+  private async lostMaster(exitCode: number): Promise<string | undefined> {
+    if (exitCode !== 255 || !this.multiplexed) return undefined;
+    const check = await runLocal('ssh', controlCheckArgv(this.target, this.settings), {});
+    if (check.exitCode === 0) return undefined;
+    return `the connection was lost during the command (it may or may not have run)${check.stderr.trim() ? `: ${check.stderr.trim()}` : ''}`;
+  }
+
+  /**
+   * At most MAX_SESSIONS calls at once: they are sessions of one master connection, and sshd
+   * refuses more than `MaxSessions` (default 10) per connection.
+   */
+  private async session<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.sessions < MAX_SESSIONS) this.sessions++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.sessions--;
+    }
+  }
+
+  private async ssh(words: string[], opts: RunOptions & { read: boolean }): Promise<CommandResult> {
+    await this.openMaster();
+    return this.session(() => this.attempts(words, opts));
+  }
+
+  private async attempts(words: string[], opts: RunOptions & { read: boolean }): Promise<CommandResult> {
+    const line = remoteCommandLine(words);
+    for (let attempt = 1; ; attempt++) {
+      const r = await runLocal(
+        'ssh',
+        sshArgv(this.target, this.settings, line, opts.input !== undefined),
+        opts,
+      );
+      const failure = sshFailure(r.exitCode, r.stderr) ?? (await this.lostMaster(r.exitCode));
+      if (!failure) return r;
+      if (!opts.read || attempt >= this.retry.attempts)
+        return { ...r, stderr: `ssh to ${this.label} failed: ${failure}\n`, transport: failure };
+      await new Promise((resolve) => setTimeout(resolve, this.retry.delayMs * attempt));
+    }
   }
 
   async run(
@@ -142,16 +237,13 @@ export class SshRunner implements CommandRunner {
   ): Promise<CommandResult> {
     if (opts.mutating) this.calls.writes++;
     else this.calls.reads++;
-    return runLocal('ssh', this.sshArgs([cmd, ...args]), opts);
+    return this.ssh([cmd, ...guestCleanEnv(cmd, args)], { ...opts, read: !opts.mutating });
   }
 
   async readFile(hostPath: string): Promise<string | undefined> {
     this.calls.reads++;
-    const r = await runLocal(
-      'ssh',
-      this.sshArgs(['sh', '-c', 'test -e "$1" || exit 3; cat -- "$1"', 'sh', hostPath]),
-      {},
-    );
+    const script = 'test -e "$1" || exit 3; cat -- "$1"';
+    const r = await this.ssh(['sh', '-c', script, 'sh', hostPath], { read: true });
     if (r.exitCode === 3) return undefined;
     if (r.exitCode !== 0) throw new Error(`cannot read ${hostPath} on ${this.label}: ${r.stderr.trim()}`);
     return r.stdout;
@@ -159,9 +251,10 @@ export class SshRunner implements CommandRunner {
 
   async writeFile(hostPath: string, content: string): Promise<void> {
     this.calls.writes++;
+    // The temporary name carries the remote shell's pid: two writers of one file never share it.
     const script =
-      'mkdir -p -- "$(dirname -- "$1")" && cat > "$1.phoenix.tmp" && mv -f -- "$1.phoenix.tmp" "$1"';
-    const r = await runLocal('ssh', this.sshArgs(['sh', '-c', script, 'sh', hostPath]), { input: content });
+      'mkdir -p -- "$(dirname -- "$1")" && cat > "$1.phoenix-$$.tmp" && mv -f -- "$1.phoenix-$$.tmp" "$1"';
+    const r = await this.ssh(['sh', '-c', script, 'sh', hostPath], { input: content, read: false });
     if (r.exitCode !== 0) throw new Error(`cannot write ${hostPath} on ${this.label}: ${r.stderr.trim()}`);
   }
 
@@ -169,22 +262,36 @@ export class SshRunner implements CommandRunner {
     this.calls.writes++;
     // noclobber makes `>` fail when the file exists, atomically on the remote side.
     const script = 'mkdir -p -- "$(dirname -- "$1")" && { set -C; cat > "$1"; } 2>/dev/null || exit 3';
-    const r = await runLocal('ssh', this.sshArgs(['sh', '-c', script, 'sh', hostPath]), { input: content });
+    const r = await this.ssh(['sh', '-c', script, 'sh', hostPath], { input: content, read: false });
     if (r.exitCode === 3) return false;
     if (r.exitCode !== 0) throw new Error(`cannot create ${hostPath} on ${this.label}: ${r.stderr.trim()}`);
     return true;
   }
 
+  /**
+   * Staged files are named by their content (`/var/tmp/phoenix/<sha256/16>-<name>`): two scripts
+   * with one base name never overwrite each other, and the same script staged for several guests
+   * at once lands in one file written with the same bytes.
+   */
   async stage(localPath: string, content: string): Promise<string> {
-    const remote = `/var/tmp/phoenix/${path.basename(localPath)}`;
+    const remote = stagedPath(localPath, content);
     await this.writeFile(remote, content);
     return remote;
   }
 
   async removeFile(hostPath: string): Promise<void> {
     this.calls.writes++;
-    await runLocal('ssh', this.sshArgs(['rm', '-f', '--', hostPath]), {});
+    const r = await this.ssh(['rm', '-f', '--', hostPath], { read: false });
+    if (r.transport) throw new Error(`cannot remove ${hostPath} on ${this.label}: ${r.stderr.trim()}`);
   }
+}
+
+export const STAGE_DIR = '/var/tmp/phoenix';
+
+/** Where stage() puts a file on the host: named by its content, keeping the base name for people. */
+export function stagedPath(localPath: string, content: string): string {
+  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
+  return `${STAGE_DIR}/${hash}-${path.basename(localPath)}`;
 }
 
 async function runLocal(
@@ -196,7 +303,9 @@ async function runLocal(
     reject: false,
     cwd: '/',
     env: opts.env,
-    input: opts.input,
+    // No input: a closed stdin (not execa's default open pipe), so a command that reads it (a
+    // dpkg prompt inside `pct exec`, `read`) sees end-of-file instead of waiting forever.
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     // Own process group: a Ctrl-C in the terminal reaches Phoenix only, which then lets a
     // running `pct clone` finish instead of leaving a locked half-made guest behind.
     detached: true,

@@ -98,9 +98,10 @@ export function planChecks(
         if (!src && !host)
           problems.push(`guest ${vmid}: clone source ${g.cloneFrom} is neither declared nor on the host`);
         const srcRunning = host?.status === 'running' && !host.template && !src?.template;
-        if (g.kind === 'lxc' && srcRunning) {
+        // A running CT is fully cloned only from a snapshot (pve-container API2/LXC.pm:2086-2088).
+        if (g.kind === 'lxc' && srcRunning && g.cloneSnapshot === undefined) {
           problems.push(
-            `guest ${vmid}: clone source ${g.cloneFrom} is a running container that is not a template; Proxmox clones a running CT only from a snapshot (stop it, or declare it a template)`,
+            `guest ${vmid}: clone source ${g.cloneFrom} is a running container that is not a template; Proxmox clones a running CT only from a snapshot (declare cloneSnapshot, stop it, or declare it a template)`,
           );
         }
         if (g.kind === 'lxc') {
@@ -122,7 +123,7 @@ export function planChecks(
         needStorage(g, g.rootfs.storage, 'rootdir', 'root disk');
       } else {
         if (!g.image) problems.push(`guest ${vmid}: needs an image or cloneFrom`);
-        else needVolume(g, g.image, /:iso\//.test(g.image) ? 'iso' : 'import', 'cloud image');
+        else needVolume(g, g.image, 'import', 'cloud image');
         needStorage(g, g.storage, 'images', 'disk');
       }
     }

@@ -10,7 +10,8 @@ export function durationClass(targetId: string): string {
   return m ? `${m[1]}:${m[2]}` : targetId;
 }
 
-// Rough first guesses (seconds) before any run was timed, from SEMANTICS.md §7.
+// Rough first guesses (seconds) before any run was timed: the order of magnitude of a pct/qm task
+// on a real host (a Perl start-up, then the storage work).
 const DEFAULTS: Record<string, number> = {
   exists: 20,
   feature: 60,

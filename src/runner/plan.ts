@@ -7,7 +7,7 @@ import type { Config, Guest, Vmid } from '../dsl/model.js';
 import { descriptionOf, type HostState } from '../pve/state.js';
 import { type Fingerprint, fingerprint, formatFingerprint, sha256 } from './fingerprint.js';
 import { effectOf, ownReasons, type Reason, type Verdict } from './staleness.js';
-import { inheritable, readStamps } from './stamps.js';
+import { cloneSnapshotStage, heldAtSnapshot, inheritable, readStamps } from './stamps.js';
 import type { Target, TargetContext } from './types.js';
 
 /** Script contents are hashed once per run; a missing script hashes as `missing`. */
@@ -44,11 +44,15 @@ export function contextFor(
   let description = descriptionOf(gs);
   if (!gs && guest.cloneFrom !== undefined) description = descriptionOf(state.guests.get(guest.cloneFrom));
   const stamps = readStamps(description, guest.vmid);
-  // Planning ahead: a clone still to be made inherits what its source will have stamped by then.
-  if (!gs && guest.cloneFrom !== undefined && predicted?.has(guest.cloneFrom)) {
-    for (const [name, fp] of Object.entries(predicted.get(guest.cloneFrom)!)) {
+  if (!gs && guest.cloneFrom !== undefined) {
+    // Planning ahead: a clone still to be made inherits what its source will have stamped by
+    // then — as far as the snapshot it is cloned from holds that work.
+    const after = cloneSnapshotStage(config, guest);
+    for (const [name, fp] of Object.entries(predicted?.get(guest.cloneFrom) ?? {})) {
       if (inheritable(name)) stamps.targets[name] = fp;
     }
+    for (const name of Object.keys(stamps.targets))
+      if (!heldAtSnapshot(name, after)) delete stamps.targets[name];
   }
   return { config, guest, state, gs, stamps };
 }

@@ -3,7 +3,7 @@
 // and a destroyed guest takes its stamps with it. The user's own notes around the block are
 // never touched. A damaged block reads as "no stamps", never as an error.
 import { createHash } from 'node:crypto';
-import type { Vmid } from '../dsl/model.js';
+import type { Config, Guest, Vmid } from '../dsl/model.js';
 import { canonicalJson } from './fingerprint.js';
 
 export const STAMP_BEGIN = 'phoenix:stamps v1';
@@ -21,6 +21,23 @@ export const noStamps = (): StampSet => ({ by: undefined, targets: {} });
 /** Targets whose work a clone keeps from its source: what ran inside the guest's file system. */
 export function inheritable(name: string): boolean {
   return name.startsWith('feature:') || name === 'app';
+}
+
+/**
+ * Whether the stamp of target `name` still holds in a clone made from a snapshot taken `after`
+ * that stage (`--snapname`): the clone holds the source as the snapshot does, not what the source
+ * ran after it. Without a snapshot (`after` undefined) the clone copies the source as it is now.
+ */
+export function heldAtSnapshot(name: string, after: 'config' | 'features' | 'app' | undefined): boolean {
+  if (after === undefined || after === 'app') return true;
+  if (name === 'app') return false;
+  return after === 'features' || !(name.startsWith('feature:') || name === 'volumes');
+}
+
+/** The stage after which the snapshot a clone is made from was taken (undefined: no snapshot). */
+export function cloneSnapshotStage(config: Config, g: Guest): 'config' | 'features' | 'app' | undefined {
+  if (g.cloneFrom === undefined || g.cloneSnapshot === undefined) return undefined;
+  return config.guests.get(g.cloneFrom)?.snapshots.find((s) => s.name === g.cloneSnapshot)?.after;
 }
 
 /** Splits a description into the user's notes and the stamp block. */

@@ -7,17 +7,18 @@ import { getOptions, type Params, usageLine } from './args.js';
 import { printPending } from './common.js';
 import { Ctx } from './context.js';
 import { simEnv } from './env.js';
-import { ParamError, PveDie, SimCrash, UsageError } from './errors.js';
+import { ParamError, PveDie, SimCrash, SimGap, UsageError } from './errors.js';
 import { parseFaults } from './faults.js';
 import { chownMain, mkdirMain, statMain } from './hostfs.js';
 import { zfsMain } from './hosttools.js';
-import { initSimHost, isInitialized } from './init.js';
+import { ensurePveLinks, initSimHost, isInitialized } from './init.js';
 import { type Out, processOut } from './io.js';
 import { LATENCY_S, simulate } from './latency.js';
 import * as pct from './pct.js';
-import { matchPath, pveshGet, pvesmList, pvesmStatus } from './pvesh.js';
+import { pveamAvailable, pveamDownload, pveamList } from './pveam.js';
+import { printApiResult, printChildren, pveshCall, pvesmList, pvesmStatus } from './pvesh.js';
 import * as qm from './qm.js';
-import { methodProps, type Props, validateParams } from './schema.js';
+import { findHandler, methodProps, type Props, validateParams } from './schema.js';
 
 interface CmdDef {
   /** Schema key: API method (`'POST /nodes/{node}/lxc'`) or CLI-only method (`'pct exec'`). */
@@ -30,6 +31,8 @@ interface CmdDef {
   task?: string | ((p: Params) => string);
   /** The task's user when the method passes none to fork_worker (its default is root@pve). */
   taskUser?: string;
+  /** The task's id when it is not the vmid (`pveam download`: the template name). */
+  taskId?: (p: Params) => string;
 }
 
 const L = '/nodes/{node}/lxc/{vmid}';
@@ -82,6 +85,13 @@ const PCT: Record<string, CmdDef> = {
     task: 'vzrollback',
   },
   exec: { method: 'pct exec', args: ['vmid', 'extra-args'], run: pct.pctExec },
+  pull: {
+    method: 'pct pull',
+    args: ['vmid', 'path', 'destination'],
+    run: pct.pctPull,
+    task: 'pull_file',
+    taskUser: 'root@pve',
+  },
   push: {
     method: 'pct push',
     args: ['vmid', 'file', 'destination'],
@@ -185,7 +195,19 @@ const PVESM: Record<string, CmdDef> = {
   list: { method: 'GET /nodes/{node}/storage/{storage}/content', args: ['storage'], run: pvesmList },
 };
 
-const TABLES: Record<string, Record<string, CmdDef>> = { pct: PCT, qm: QM, pvesm: PVESM };
+const PVEAM: Record<string, CmdDef> = {
+  available: { method: 'pveam available', args: [], run: pveamAvailable },
+  download: {
+    method: 'pveam download',
+    args: ['storage', 'template'],
+    run: pveamDownload,
+    task: 'download',
+    taskId: (p) => String(p.template),
+  },
+  list: { method: 'pveam list', args: ['storage'], run: pveamList },
+};
+
+const TABLES: Record<string, Record<string, CmdDef>> = { pct: PCT, qm: QM, pvesm: PVESM, pveam: PVEAM };
 
 /** The host's own tools (not Proxmox's): no Perl start-up, GNU/OpenZFS conventions. */
 const HOST_TOOLS: Record<string, (ctx: Ctx, argv: string[]) => void> = {
@@ -227,32 +249,7 @@ function run(ctx: Ctx, cmd: string, argv: string[]): void {
     return;
   }
   if (cmd === 'pvesh') {
-    if (argv[0] !== 'get') {
-      usageShort(io, cmd, argv[0] ? `unknown command 'pvesh ${argv[0]}'` : 'no command specified');
-      ctx.exit = 255;
-      return;
-    }
-    const path = argv[1];
-    if (!path || path.startsWith('-')) throw new UsageError('not enough arguments');
-    const m = matchPath(path);
-    if (!m) throw new PveDie(`No 'get' handler defined for '${path}'`);
-    const props: Props = { ...methodProps(`GET ${m.template}`), ...FORMAT_PROPS };
-    const fixed = Object.keys(m.vars);
-    const usage = 'pvesh get <api_path> [OPTIONS] [FORMAT_OPTIONS]';
-    const params = withUsage(usage, () => getOptions(io, argv.slice(2), props, [], fixed));
-    const apiParams = Object.fromEntries(Object.entries(params).filter(([k]) => !FORMAT_PROPS[k]));
-    const errors = validateParams({ ...apiParams, ...m.vars }, methodProps(`GET ${m.template}`));
-    for (const [k, v] of Object.entries(params)) {
-      if (FORMAT_PROPS[k] && typeof v === 'string') {
-        const e = validateParams({ [k]: v }, { [k]: FORMAT_PROPS[k]! });
-        Object.assign(errors, e);
-      }
-    }
-    if (Object.keys(errors).length)
-      withUsage(usage, () => {
-        throw new ParamError(errors);
-      });
-    withUsage(usage, () => pveshGet(ctx, path, params));
+    pvesh(ctx, argv);
     return;
   }
   const r = resolve(cmd, argv);
@@ -276,11 +273,71 @@ function run(ctx: Ctx, cmd: string, argv: string[]): void {
   if (task) {
     ctx.taskSpec = {
       type: typeof task === 'function' ? task(params) : task,
-      id: typeof params.vmid === 'string' ? params.vmid : '',
+      id: r.def.taskId ? r.def.taskId(params) : typeof params.vmid === 'string' ? params.vmid : '',
       user: r.def.taskUser ?? 'root@pam',
     };
   }
   withUsage(usage, () => r.def.run(ctx, params));
+}
+
+/** pvesh's commands and the HTTP method each calls (pve-manager PVE/CLI/pvesh.pm:79-84, 666-672). */
+const PVESH_METHOD: Record<string, string> = { ls: 'GET', get: 'GET', set: 'PUT', create: 'POST', delete: 'DELETE' };
+
+/**
+ * `pvesh ls|get|set|create|delete <api_path> [OPTIONS] [FORMAT_OPTIONS]`. A path without a handler
+ * for the method fails before any option is parsed, `No '<cmd>' handler defined for '<path>'`,
+ * exit 1 (`extract_path_info`, pvesh.pm:227-258); `ls` instead says `no such resource` /
+ * `does not define child links` (:455-470). Options are the API method's own (validated against
+ * the schema); what the API defines but the simulator does not serve fails loudly (exit 70).
+ */
+function pvesh(ctx: Ctx, argv: string[]): void {
+  const io = ctx.io;
+  const sub = argv[0];
+  const method = sub === undefined ? undefined : PVESH_METHOD[sub];
+  if (!sub || !method) {
+    io.err(`ERROR: ${sub ? `unknown command 'pvesh ${sub}'` : 'no command specified'}\nUSAGE: pvesh <COMMAND> [ARGS] [OPTIONS]\n`);
+    for (const name of ['create', 'delete', 'get', 'ls', 'set', 'usage']) io.err(`       pvesh ${name}\n`);
+    ctx.exit = 255;
+    return;
+  }
+  const path = argv[1];
+  const usage = `pvesh ${sub} <api_path> [OPTIONS] [FORMAT_OPTIONS]`;
+  if (!path || path.startsWith('-')) withUsage(usage, () => {
+    throw new UsageError('not enough arguments');
+  });
+  const h = findHandler(method, path!);
+  if (!h) {
+    if (sub === 'ls') throw new PveDie(`no such resource '${path}'`);
+    io.err(`No '${sub}' handler defined for '${path}'\n`);
+    ctx.exit = 1;
+    return;
+  }
+  if (sub === 'ls' && !h.childLink) throw new PveDie(`resource '${path}' does not define child links`);
+  const apiKey = `${method} ${h.template}`;
+  let props: Props;
+  try {
+    props = methodProps(apiKey);
+  } catch {
+    throw new SimGap(`pvesh ${sub} ${h.template} is not simulated`);
+  }
+  const all: Props = { ...props, ...FORMAT_PROPS };
+  const fixed = Object.keys(h.vars);
+  const params = withUsage(usage, () => getOptions(io, argv.slice(2), all, [], fixed));
+  const apiParams = Object.fromEntries(Object.entries(params).filter(([k]) => !FORMAT_PROPS[k]));
+  const errors = validateParams({ ...apiParams, ...h.vars }, props);
+  for (const [k, v] of Object.entries(params)) {
+    if (FORMAT_PROPS[k] && typeof v === 'string') Object.assign(errors, validateParams({ [k]: v }, { [k]: FORMAT_PROPS[k]! }));
+  }
+  if (Object.keys(errors).length)
+    withUsage(usage, () => {
+      throw new ParamError(errors);
+    });
+  const merged: Params = { ...params, ...h.vars };
+  withUsage(usage, () => {
+    const data = pveshCall(ctx, method, h.template, path!, merged);
+    if (sub === 'ls') printChildren(ctx, path!, h.childLink!, data, params);
+    else if (data !== undefined) printApiResult(ctx, data, params);
+  });
 }
 
 class WithUsage extends Error {
@@ -325,6 +382,7 @@ export function main(cmd: string, argv: string[], io: Out = processOut): number 
     return 2;
   }
   if (!isInitialized(env.root)) initSimHost(env.root, env.node);
+  else ensurePveLinks(env.root, env.node);
   const ctx = new Ctx(env, io, cmd, opName(cmd, argv), faults.value);
   const log = (exit: number | null, signal?: string): void => {
     const rec: Record<string, unknown> = { cmd, args: argv, exit, start, end: Date.now() };
@@ -356,6 +414,9 @@ export function main(cmd: string, argv: string[], io: Out = processOut): number 
         for (const k of Object.keys(e.inner.errors).sort()) text += `${k}: ${e.inner.errors[k]}\n`;
         io.err(`${text}${e.usage}\n`);
       } else io.err(`400 ${e.inner.message}\n${e.usage}\n`);
+    } else if (e instanceof SimGap) {
+      io.err(`phoenix-sim: ${e.message}\n`);
+      ctx.exit = 70;
     } else if (e instanceof PveDie) {
       io.err(`${e.message}\n`);
     } else {

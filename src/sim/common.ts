@@ -1,19 +1,27 @@
 // Operations pct and qm share through pve-guest-common (AbstractConfig, GuestHelpers):
-// snapshots, the snapshot tree listing, and running commands "inside" a guest (recorded only).
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { type ConfSection, cloneSection, encodeText, type GuestKind } from '../pve/format/index.js';
+// snapshots, the snapshot tree listing, pending changes.
+import { type ConfSection, cloneSection, encodeText, type GuestKind, parseProps } from '../pve/format/index.js';
 import type { Ctx } from './context.js';
 import { PveDie } from './errors.js';
-import { checkLock, isTemplate, lxcVolumes, nowS, qemuDrives } from './guest.js';
-import { readJson } from './io.js';
+import { checkLock, DRIVE_RE, isTemplate, lxcMountpoints, nowS } from './guest.js';
 import { hasFeature, splitVolid } from './storage.js';
 
-function volumesOf(kind: GuestKind, sec: ConfSection): string[] {
-  if (kind === 'lxc') return lxcVolumes(sec).map((v) => v.volid);
-  return qemuDrives(sec)
-    .filter((d) => !/media=cdrom/.test(d.key) && d.props.media !== 'cdrom')
-    .map((d) => d.volid);
+/**
+ * Every volume `has_feature` visits: LXC `foreach_volume` gives rootfs and every mpN, bind and
+ * device mounts included (pve-container src/PVE/LXC/Config.pm:88-113); QEMU every drive but
+ * CD-ROMs, pass-through paths included (qemu-server src/PVE/QemuConfig.pm:74-93). A plain path has
+ * no features (`volume_has_feature` returns undef, pve-storage src/PVE/Storage.pm:502-516).
+ */
+function featureVolumes(kind: GuestKind, sec: ConfSection): string[] {
+  if (kind === 'lxc') return lxcMountpoints(sec).map((v) => v.volid);
+  const out: string[] = [];
+  for (const key of Object.keys(sec.props).sort()) {
+    if (!DRIVE_RE.test(key)) continue;
+    const props = parseProps(sec.props[key]!, 'file');
+    if (props.media === 'cdrom' || !props.file || props.file === 'none') continue;
+    out.push(props.file);
+  }
+  return out;
 }
 
 /** Keys `__snapshot_copy_config` does not copy into a snapshot section. */
@@ -44,8 +52,9 @@ export function snapshotCreate(
       if (isTemplate(conf.main)) throw new PveDie(`you can't take a snapshot if it's a template`);
       checkLock(conf.main, kind);
       if (conf.snapshots[name]) throw new PveDie(`snapshot name '${name}' already used`);
-      for (const volid of volumesOf(kind, conf.main)) {
-        const v = splitVolid(volid);
+      // __snapshot_prepare (pve-guest-common src/PVE/AbstractConfig.pm:753-756).
+      for (const volid of featureVolumes(kind, conf.main)) {
+        const v = volid.startsWith('/') ? undefined : splitVolid(volid);
         const s = v && ctx.host.storage(v.sid);
         if (!s || !hasFeature(s, 'snapshot', v.volname))
           throw new PveDie('snapshot feature is not available');
@@ -204,102 +213,6 @@ function fmtTime(epoch: number): string {
   const d = new Date(epoch * 1000);
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  exit: number;
-}
-
-interface ExecRule {
-  vmid?: number;
-  /** Regular expression matched against the command joined with spaces. */
-  match: string;
-  /** Regular expression the command's standard input must match too (`qm guest exec --pass-stdin`). */
-  matchStdin?: string;
-  stdout?: string;
-  stderr?: string;
-  exit?: number;
-}
-
-/**
- * Runs a command "in" a guest: nothing runs on this machine. The call is recorded in
- * sim/guests/<vmid>/exec.jsonl; the answer comes from sim/exec-rules.json (first match), else from
- * a few builtins that look at pushed files (test -f/-e/-d, cat, true, false, echo, hostname),
- * else it succeeds silently.
- */
-export function execInGuest(ctx: Ctx, vmid: number, argv: string[], via: string, stdin?: string): ExecResult {
-  let res: ExecResult;
-  try {
-    ctx.faultPoint([vmid], via === 'pct exec' ? 'exec' : 'guest-exec');
-    res = answer(ctx, vmid, argv, stdin);
-  } catch (e) {
-    if (!(e instanceof PveDie)) throw e;
-    res = { stdout: '', stderr: `${e.message}\n`, exit: 1 };
-  }
-  ctx.appendJsonl(ctx.host.simPath('guests', String(vmid), 'exec.jsonl'), {
-    time: new Date().toISOString(),
-    via,
-    cmd: argv,
-    ...(stdin === undefined ? {} : { stdin }),
-    exit: res.exit,
-  });
-  return res;
-}
-
-function answer(ctx: Ctx, vmid: number, argv: string[], stdin?: string): ExecResult {
-  const line = argv.join(' ');
-  const rules = readJson<ExecRule[]>(ctx.host.simPath('exec-rules.json'), []);
-  for (const r of rules) {
-    if (r.vmid !== undefined && r.vmid !== vmid) continue;
-    if (r.matchStdin !== undefined && !new RegExp(r.matchStdin).test(stdin ?? '')) continue;
-    if (new RegExp(r.match).test(line))
-      return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exit: r.exit ?? 0 };
-  }
-  const files = ctx.host.simPath('guests', String(vmid), 'files');
-  const inGuest = (p: string): string => join(files, p);
-  const [cmd, ...args] = argv;
-  switch (cmd) {
-    case 'true':
-      return { stdout: '', stderr: '', exit: 0 };
-    case 'false':
-      return { stdout: '', stderr: '', exit: 1 };
-    case 'echo':
-      return { stdout: `${args.join(' ')}\n`, stderr: '', exit: 0 };
-    case 'hostname': {
-      const kind = ctx.host.confExists('lxc', vmid) ? 'lxc' : 'qemu';
-      const sec = ctx.host.loadConf(kind, vmid).main;
-      return { stdout: `${sec.props.hostname ?? sec.props.name ?? `CT${vmid}`}\n`, stderr: '', exit: 0 };
-    }
-    case 'test':
-    case '[': {
-      const a = cmd === '[' ? args.slice(0, -1) : args;
-      if (a.length === 2 && ['-f', '-e', '-d', '-s'].includes(a[0]!)) {
-        const p = inGuest(a[1]!);
-        const ok =
-          existsSync(p) &&
-          (a[0] === '-e' ||
-            (a[0] === '-f' && statSync(p).isFile()) ||
-            (a[0] === '-d' && statSync(p).isDirectory()) ||
-            (a[0] === '-s' && statSync(p).size > 0));
-        return { stdout: '', stderr: '', exit: ok ? 0 : 1 };
-      }
-      return { stdout: '', stderr: '', exit: 0 };
-    }
-    case 'cat': {
-      let out = '';
-      for (const f of args) {
-        const p = inGuest(f);
-        if (!existsSync(p) || !statSync(p).isFile())
-          return { stdout: out, stderr: `cat: ${f}: No such file or directory\n`, exit: 1 };
-        out += readFileSync(p, 'utf8');
-      }
-      return { stdout: out, stderr: '', exit: 0 };
-    }
-    default:
-      return { stdout: '', stderr: '', exit: 0 };
-  }
 }
 
 /** `pct pending` / `qm pending` (pve-guest-common GuestHelpers::format_pending). */

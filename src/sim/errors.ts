@@ -20,3 +20,9 @@ export class SimCrash extends Error {}
 export function perlAt(message: string, file: string, line: number): string {
   return `${message} at ${file} line ${line}.`;
 }
+
+/**
+ * Something Proxmox does that the simulator does not model: it fails loudly (exit 70) rather
+ * than pretending success.
+ */
+export class SimGap extends Error {}

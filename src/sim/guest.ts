@@ -24,21 +24,26 @@ export function nowS(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** LXC volumes owned by the CT (rootfs, then mpN with a storage volume; bind/device mounts skipped). */
-export function lxcVolumes(
-  sec: ConfSection,
-): Array<{ key: string; volid: string; props: Record<string, string> }> {
-  const out: Array<{ key: string; volid: string; props: Record<string, string> }> = [];
-  const keys = Object.keys(sec.props)
+export interface Mountpoint {
+  key: string;
+  volid: string;
+  props: Record<string, string>;
+}
+
+/** rootfs, then mpN in index order, of every type (`foreach_volume`, pve-container src/PVE/LXC/Config.pm). */
+export function lxcMountpoints(sec: ConfSection): Mountpoint[] {
+  return Object.keys(sec.props)
     .filter((k) => k === 'rootfs' || /^mp\d+$/.test(k))
-    .sort((a, b) => (a === 'rootfs' ? -1 : b === 'rootfs' ? 1 : Number(a.slice(2)) - Number(b.slice(2))));
-  for (const key of keys) {
-    const props = parseProps(sec.props[key]!, 'volume');
-    const volid = props.volume ?? '';
-    if (mpType(volid) !== 'volume') continue;
-    out.push({ key, volid, props });
-  }
-  return out;
+    .sort((a, b) => (a === 'rootfs' ? -1 : b === 'rootfs' ? 1 : Number(a.slice(2)) - Number(b.slice(2))))
+    .map((key) => {
+      const props = parseProps(sec.props[key]!, 'volume');
+      return { key, volid: props.volume ?? '', props };
+    });
+}
+
+/** LXC volumes owned by the CT (rootfs, then mpN with a storage volume; bind/device mounts skipped). */
+export function lxcVolumes(sec: ConfSection): Mountpoint[] {
+  return lxcMountpoints(sec).filter((m) => mpType(m.volid) === 'volume');
 }
 
 /** `classify_mountpoint`: `/dev/...` device, other absolute paths bind, else a storage volume. */
@@ -48,7 +53,7 @@ export function mpType(volume: string): 'device' | 'bind' | 'volume' {
   return 'volume';
 }
 
-const DRIVE_RE = /^(ide|sata|scsi|virtio)\d+$|^(efidisk0|tpmstate0)$/;
+export const DRIVE_RE = /^(ide|sata|scsi|virtio)\d+$|^(efidisk0|tpmstate0)$/;
 
 /** QEMU drives (`scsi0`, `ide2`...) with their volume; CD-ROMs without a storage volume skipped. */
 export function qemuDrives(
@@ -72,4 +77,19 @@ export function isCloudinit(volid: string): boolean {
 /** Booleans in configs are stored as 1/0. */
 export function normBool(v: string): string {
   return /^(1|on|yes|true)$/i.test(v) ? '1' : '0';
+}
+
+/**
+ * `get_unique_tags` with the default datacenter `tag-style` (case-insensitive, sorted):
+ * lower-cased, sorted, de-duplicated, joined with `;` (pve-guest-common src/PVE/GuestHelpers.pm:349-378,
+ * list split as pve-common src/PVE/ParseUtils.pm:49-58). Applied by pct create/set
+ * (pve-container src/PVE/LXC/Config.pm:1358) and qm create/set (qemu-server src/PVE/API2/Qemu.pm:1538, 2496).
+ */
+export function uniqueTags(value: string): string {
+  const list = value.includes('\0') ? value.split('\0') : value.replace(/[,;]/g, ' ').trim().split(/\s+/);
+  const sorted = list
+    .filter((t) => t !== '')
+    .map((t) => t.toLowerCase())
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...new Set(sorted)].join(';');
 }

@@ -1,7 +1,7 @@
 // Creating, resetting, describing and topping up the simulated host (node `pve` with the
 // storages of a default install plus those the legacy fleet uses, an Ubuntu 24.04 LXC template
 // and the Ubuntu noble cloud image).
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   parseStorageCfg,
@@ -16,7 +16,8 @@ import { processOut, readJson, readText, writeFileAtomic } from './io.js';
 import { isPathStorage, storagePath } from './storage.js';
 
 export const DEFAULT_TEMPLATE = 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
-export const DEFAULT_CLOUD_IMAGE = 'noble-server-cloudimg-amd64.img';
+/** Ubuntu's `.img` cloud image is qcow2; `import/` only takes `.ova .ovf .qcow2 .raw .vmdk` (pve-storage src/PVE/Storage.pm:122). */
+export const DEFAULT_CLOUD_IMAGE = 'noble-server-cloudimg-amd64.qcow2';
 
 const STORAGE_CFG = `dir: local
 \tpath /var/lib/vz
@@ -81,6 +82,7 @@ export function initSimHost(root: string, node = 'pve'): string[] {
   ]) {
     mkdirSync(join(root, d), { recursive: true });
   }
+  ensurePveLinks(root, node);
   put('etc/pve/storage.cfg', STORAGE_CFG);
   put('etc/subuid', 'root:100000:65536\n');
   put('etc/subgid', 'root:100000:65536\n');
@@ -88,13 +90,37 @@ export function initSimHost(root: string, node = 'pve'): string[] {
   put(`var/lib/vz/template/cache/${DEFAULT_TEMPLATE}`, placeholder(DEFAULT_TEMPLATE));
   put(`var/lib/vz/import/${DEFAULT_CLOUD_IMAGE}`, placeholder(DEFAULT_CLOUD_IMAGE));
   put(`fastData/shared-iso/template/cache/${DEFAULT_TEMPLATE}`, placeholder(DEFAULT_TEMPLATE));
-  put(`fastData/shared-iso/template/iso/${DEFAULT_CLOUD_IMAGE}`, placeholder(DEFAULT_CLOUD_IMAGE));
   mkdirSync(join(root, 'var/lib/vz/template/iso'), { recursive: true });
   mkdirSync(join(root, 'var/lib/vz/snippets'), { recursive: true });
   mkdirSync(join(root, 'var/lib/vz/dump'), { recursive: true });
   const host = new SimHost({ ...simEnv({}), root, node }, processOut);
   host.refreshVmlist();
   return created;
+}
+
+/**
+ * The links pmxcfs shows in /etc/pve on every node (pve-cluster src/pmxcfs/pmxcfs.c:663-687):
+ * `local` → `nodes/<node>`, `qemu-server`, `lxc` and `openvz` → the node's folders.
+ */
+export function ensurePveLinks(root: string, node: string): void {
+  for (const [name, target] of [
+    ['local', `nodes/${node}`],
+    ['qemu-server', `nodes/${node}/qemu-server`],
+    ['openvz', `nodes/${node}/openvz`],
+    ['lxc', `nodes/${node}/lxc`],
+  ] as const) {
+    const p = join(root, 'etc/pve', name);
+    let cur: string | undefined;
+    try {
+      cur = readlinkSync(p);
+    } catch {
+      cur = undefined;
+    }
+    if (cur === target) continue;
+    rmSync(p, { force: true });
+    mkdirSync(dirname(p), { recursive: true });
+    symlinkSync(target, p);
+  }
 }
 
 /** Deletes everything in `root` (guests, volumes, call log) and initializes it again. */

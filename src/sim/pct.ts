@@ -2,8 +2,7 @@
 // and effects (SEMANTICS.md §3). Each function gets validated parameters and runs as the API
 // method would in CLI mode (tasks synchronous, output teed to stdout).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   type ConfSection,
   cloneSection,
@@ -21,10 +20,12 @@ import {
   withPendingApplied,
 } from '../pve/format/index.js';
 import { type Params, paramNum, paramStr } from './args.js';
-import { execInGuest, listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
+import { listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
+import { execInGuest } from './exec.js';
+import { GuestFs } from './guestfs.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
-import { checkLock, isTemplate, lxcVolumes, mpType, normBool, randomMac } from './guest.js';
+import { checkLock, isTemplate, lxcVolumes, mpType, normBool, randomMac, uniqueTags } from './guest.js';
 import { readText } from './io.js';
 import { lookupProp, methodProps } from './schema.js';
 import { splitVolid } from './storage.js';
@@ -142,6 +143,7 @@ function checkNewVolumeStorage(ctx: Ctx, value: string, defaultStorage?: string)
 function configValue(key: string, value: string): string {
   if (BOOL_KEYS.has(key)) return normBool(value);
   if (/^net\d+$/.test(key)) return normalizeNet(value);
+  if (key === 'tags') return uniqueTags(value);
   return value;
 }
 
@@ -648,6 +650,24 @@ function idmapCheck(ctx: Ctx, vmid: number, sec: ConfSection): string | undefine
   return undefined;
 }
 
+/**
+ * The prestart hook makes a node for every devN under a fresh tmpfs (pve-container
+ * src/lxc-pve-prestart-hook:155-181, `foreach_passthrough_device` in index order); `mknod` of a path
+ * made already by an earlier devN dies (src/PVE/LXC.pm:1897-1903) and the start fails.
+ */
+function passthroughCheck(vmid: number, sec: ConfSection): string | undefined {
+  const seen = new Set<string>();
+  const keys = Object.keys(sec.props)
+    .filter((k) => /^dev\d+$/.test(k))
+    .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
+  for (const key of keys) {
+    const path = parseProps(sec.props[key]!, 'path').path ?? '';
+    if (seen.has(path)) return `failed to mknod /var/lib/lxc/${vmid}/passthrough${path}: File exists`;
+    seen.add(path);
+  }
+  return undefined;
+}
+
 function startCt(ctx: Ctx, vmid: number, skiplock: boolean): void {
   ctx.host.withConfigLock('lxc', vmid, 10, () => {
     const conf = ctx.host.loadConf('lxc', vmid);
@@ -660,7 +680,7 @@ function startCt(ctx: Ctx, vmid: number, skiplock: boolean): void {
     }
     ctx.faultPoint([vmid], 'start');
     ctx.sleep('startCt');
-    const bad = idmapCheck(ctx, vmid, conf.main);
+    const bad = idmapCheck(ctx, vmid, conf.main) ?? passthroughCheck(vmid, conf.main);
     if (bad) {
       ctx.out(`${bad}\n`);
       throw new PveDie(`startup for container '${vmid}' failed`);
@@ -815,12 +835,18 @@ export function pctExec(ctx: Ctx, p: Params): void {
   const args = (p['extra-args'] as string[] | undefined) ?? [];
   if (args.length === 0) throw new PveDie('missing command at /usr/share/perl5/PVE/CLI/pct.pm line 246.');
   ctx.sleep('exec');
-  const res = execInGuest(ctx, vmid, args, 'pct exec');
+  // lxc-attach hands pct's own stdin to the command (pct.pm:238-255): reading it waits for EOF.
+  const res = execInGuest(ctx, vmid, args, 'pct exec', () => (ctx.io.stdin?.() ?? Buffer.alloc(0)).toString('utf8'));
   ctx.out(res.stdout);
   ctx.io.err(res.stderr);
   ctx.exit = res.exit;
 }
 
+/**
+ * `pct push` (pve-container src/PVE/CLI/pct.pm:700-800): under the config lock, a running CT, a
+ * `push_file` worker that opens the local file, enters the CT, chdirs to `/` and creates the
+ * destination without making its parent (`create_file`, :510-560).
+ */
 export function pctPush(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
   const file = str(p, 'file')!;
@@ -836,23 +862,56 @@ export function pctPush(ctx: Ctx, p: Params): void {
       } catch {
         throw new PveDie(`failed to open ${file} for reading`);
       }
-      if (!dest.startsWith('/'))
-        throw new PveDie(`failed to create file: ${dest}: No such file or directory`);
       ctx.faultPoint([vmid]);
       ctx.sleep('push');
-      const target = join(ctx.host.simPath('guests', String(vmid), 'files'), dest);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, data);
+      const abs = GuestFs.normalize(dest.startsWith('/') ? dest : `/${dest}`)!;
+      const r = new GuestFs(ctx.host, vmid).write(abs, data);
+      if (r !== 'ok')
+        throw new PveDie(`failed to create file: ${dest}: ${r === 'isdir' ? 'Is a directory' : 'No such file or directory'}`);
       const perms = str(p, 'perms');
       const metaPath = ctx.host.simPath('guests', String(vmid), 'files.json');
       const meta = JSON.parse(readText(metaPath) ?? '{}') as Record<string, unknown>;
-      meta[dest] = {
+      meta[abs] = {
         perms: perms === undefined ? '0644' : perms.startsWith('0') ? perms : `0${perms}`,
         user: str(p, 'user') ?? 'root',
         group: str(p, 'group') ?? 'root',
         time: new Date().toISOString(),
       };
       writeFileSync(metaPath, `${JSON.stringify(meta, null, 1)}\n`);
+    });
+  });
+}
+
+/**
+ * `pct pull <vmid> <path> <destination>` (pve-container src/PVE/CLI/pct.pm:607-690): under the
+ * config lock, a running CT (`die` without newline, so Perl adds where), then a `pull_file`
+ * worker that creates the local destination first and then opens the CT path relative to `/`.
+ * Like push it has no `$upid_exit` (cmddef :1190), so a failed copy still exits 0.
+ */
+export function pctPull(ctx: Ctx, p: Params): void {
+  const vmid = num(p, 'vmid');
+  const path = str(p, 'path')!;
+  const dest = str(p, 'destination')!;
+  ctx.host.withConfigLock('lxc', vmid, 10, () => {
+    if (!ctx.host.isRunning(vmid))
+      throw new PveDie('can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 664.');
+    ctx.task(false, () => {
+      // create_file on this machine (the host): O_CREAT, no parent directories.
+      try {
+        writeFileSync(dest, '');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new PveDie(`failed to create file: ${dest}: ${code === 'EISDIR' ? 'Is a directory' : 'No such file or directory'}`);
+      }
+      ctx.faultPoint([vmid]);
+      ctx.sleep('push');
+      const fs = new GuestFs(ctx.host, vmid, { '/etc/hostname': `${hostnameOf(ctx.host.loadConf('lxc', vmid).main, vmid)}\n` });
+      const abs = GuestFs.normalize(path.startsWith('/') ? path : `/${path}`)!;
+      const kind = fs.kind(abs);
+      if (kind !== 'file') throw new PveDie(`failed to open ${path}: ${kind === 'dir' ? 'Is a directory' : 'No such file or directory'}`);
+      writeFileSync(dest, fs.read(abs)!);
+      const perms = str(p, 'perms');
+      if (perms !== undefined) chmodSync(dest, Number.parseInt(perms, 8));
     });
   });
 }

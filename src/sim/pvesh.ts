@@ -1,4 +1,5 @@
-// `pvesh get` for the read paths an orchestrator uses (SEMANTICS.md §6), and `pvesm status|list`.
+// The API methods `pvesh` serves (pve-manager PVE/CLI/pvesh.pm), and `pvesm status|list`
+// (pve-storage src/PVE/CLI/pvesm.pm).
 import {
   type GuestKind,
   type StorageEntry,
@@ -8,44 +9,15 @@ import {
 } from '../pve/format/index.js';
 import type { Params } from './args.js';
 import type { Ctx } from './context.js';
-import { ParamError, PveDie } from './errors.js';
+import { ParamError, PveDie, SimGap } from './errors.js';
+import { firewallApi } from './firewall.js';
 import { isTemplate } from './guest.js';
 import type { Runtime } from './host.js';
 import { LATENCY_S } from './latency.js';
 import { lxcStatus } from './pct.js';
 import { vmStatus } from './qm.js';
+import { findHandler } from './schema.js';
 import { nodeTasks, pvestatdSweep, taskStatus } from './tasks.js';
-
-/** API path templates pvesh get serves, in matching order. */
-export const GET_PATHS = [
-  '/cluster/resources',
-  '/cluster/nextid',
-  '/nodes',
-  '/version',
-  '/storage',
-  '/nodes/{node}/lxc',
-  '/nodes/{node}/qemu',
-  '/nodes/{node}/lxc/{vmid}/config',
-  '/nodes/{node}/qemu/{vmid}/config',
-  '/nodes/{node}/lxc/{vmid}/status/current',
-  '/nodes/{node}/qemu/{vmid}/status/current',
-  '/nodes/{node}/lxc/{vmid}/snapshot',
-  '/nodes/{node}/qemu/{vmid}/snapshot',
-  '/nodes/{node}/storage',
-  '/nodes/{node}/storage/{storage}/content',
-  '/nodes/{node}/tasks',
-  '/nodes/{node}/tasks/{upid}/status',
-];
-
-export function matchPath(path: string): { template: string; vars: Record<string, string> } | undefined {
-  const clean = `/${path.replace(/^\/+|\/+$/g, '')}`;
-  for (const t of GET_PATHS) {
-    const re = new RegExp(`^${t.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
-    const m = re.exec(clean);
-    if (m) return { template: t, vars: { ...(m.groups ?? {}) } };
-  }
-  return undefined;
-}
 
 /** Canonical JSON (sorted keys), as Perl's JSON with `canonical => 1`. */
 export function canonicalJson(value: unknown, pretty = false, indent = ''): string {
@@ -86,17 +58,6 @@ function lagged(
     status: (rt.statusChangedAt ?? 0) > lastTick ? rt.prevStatus : undefined,
     templateLag: (rt.templateAt ?? 0) > lastTick,
   };
-}
-
-function storageUsage(ctx: Ctx, s: StorageEntry): { total: number; used: number; avail: number } {
-  const total = s.type === 'dir' || s.type === 'nfs' ? 100 * 1024 ** 3 : 1024 ** 4;
-  let used = 0;
-  for (const v of Object.values(ctx.storage.registry(s.id).volumes))
-    used += s.type === 'lvmthin' ? Math.trunc(v.size / 8) : v.size / 8;
-  for (const c of ['vztmpl', 'iso', 'import', 'backup', 'snippets'] as const)
-    for (const f of ctx.storage.files(s, c)) used += f.size;
-  used = Math.trunc(used);
-  return { total, used, avail: total - used };
 }
 
 function resources(ctx: Ctx, type: string | undefined): unknown[] {
@@ -156,7 +117,7 @@ function resources(ctx: Ctx, type: string | undefined): unknown[] {
   }
   if (!type || type === 'storage') {
     for (const s of ctx.host.storages()) {
-      const u = storageUsage(ctx, s);
+      const u = ctx.storage.usage(s);
       out.push({
         content: storageContent(s).sort().join(','),
         disk: u.used,
@@ -182,13 +143,61 @@ function checkNode(ctx: Ctx, node: string | undefined): void {
   }
 }
 
-export function pveshGet(ctx: Ctx, path: string, p: Params): void {
-  const m = matchPath(path)!;
-  const { vars } = m;
-  checkNode(ctx, vars.node);
+/** Runs the API method pvesh found for `path`; returns its result (undefined for `null`). */
+export function pveshCall(ctx: Ctx, method: string, template: string, path: string, p: Params): unknown {
+  checkNode(ctx, typeof p.node === 'string' ? p.node : undefined);
   ctx.sleep('read');
+  if (template.includes('/firewall')) return firewallApi(ctx, method, template, p);
+  if (method === 'GET') {
+    const data = apiGet(ctx, template, p);
+    if (data !== NOT_SERVED) return data;
+  }
+  void path;
+  throw new SimGap(`pvesh ${method} ${template} is not simulated`);
+}
+
+const NOT_SERVED = Symbol('not served');
+
+/** `PVE::CLIFormatter::print_api_result` for the formats the simulator prints. */
+export function printApiResult(ctx: Ctx, data: unknown, p: Params): void {
+  const fmt = (p['output-format'] as string | undefined) ?? 'text';
+  if (fmt === 'json') ctx.out(`${canonicalJson(data)}\n`);
+  else if (fmt === 'json-pretty') ctx.out(`${canonicalJson(data, true)}\n`);
+  else if (typeof data !== 'object' || data === null) ctx.out(`${String(data)}\n`);
+  else if (fmt === 'text') throw new SimGap('pvesh text tables are not reproduced; use --output-format json');
+  else throw new SimGap(`pvesh --output-format ${fmt} is not reproduced`);
+}
+
+/**
+ * `pvesh ls`: the children the GET's child link names (`extract_children`, sorted by the link
+ * property) with their capabilities (`resource_cap`: `D`/`-` has a child link, `r` GET, `w` PUT,
+ * `c` POST, `d` DELETE), as a borderless, headerless table (pve-manager PVE/CLI/pvesh.pm:130-220, 455-500).
+ */
+export function printChildren(ctx: Ctx, path: string, link: string, data: unknown, p: Params): void {
+  const prop = /^\{(\S+)\}$/.exec(link)?.[1];
+  const list = Array.isArray(data) && prop ? (data as Array<Record<string, unknown>>) : [];
+  const names = list
+    .map((e) => String(e[prop!]))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const base = path.replace(/\/+$/, '');
+  const rows = names.map((name) => {
+    const child = `${base}/${name}`;
+    const get = findHandler('GET', child);
+    let cap = get ? (get.childLink ? 'Dr' : '-r') : '--';
+    cap += findHandler('PUT', child) ? 'w' : '-';
+    cap += findHandler('POST', child) ? 'c' : '-';
+    cap += findHandler('DELETE', child) ? 'd' : '-';
+    return { capabilities: cap, name };
+  });
+  const fmt = (p['output-format'] as string | undefined) ?? 'text';
+  if (fmt !== 'text') return printApiResult(ctx, rows, p);
+  for (const r of rows) ctx.out(`${r.capabilities}        ${r.name}\n`);
+}
+
+function apiGet(ctx: Ctx, template: string, p: Params): unknown {
+  const vars = p as Record<string, string>;
   let data: unknown;
-  switch (m.template) {
+  switch (template) {
     case '/cluster/resources':
       data = resources(ctx, p.type as string | undefined);
       break;
@@ -229,7 +238,7 @@ export function pveshGet(ctx: Ctx, path: string, p: Params): void {
       break;
     case '/nodes/{node}/lxc':
     case '/nodes/{node}/qemu': {
-      const kind: GuestKind = m.template.endsWith('lxc') ? 'lxc' : 'qemu';
+      const kind: GuestKind = template.endsWith('lxc') ? 'lxc' : 'qemu';
       data = ctx.host
         .listGuests()
         .filter((g) => g.kind === kind && g.node === ctx.host.node)
@@ -241,7 +250,7 @@ export function pveshGet(ctx: Ctx, path: string, p: Params): void {
     }
     case '/nodes/{node}/lxc/{vmid}/config':
     case '/nodes/{node}/qemu/{vmid}/config': {
-      const kind: GuestKind = m.template.includes('/lxc/') ? 'lxc' : 'qemu';
+      const kind: GuestKind = template.includes('/lxc/') ? 'lxc' : 'qemu';
       const conf = ctx.host.loadConf(kind, Number(vars.vmid));
       const sec = p.current === '1' ? conf.main : withPendingApplied(conf);
       const o: Record<string, unknown> = {};
@@ -255,7 +264,7 @@ export function pveshGet(ctx: Ctx, path: string, p: Params): void {
     }
     case '/nodes/{node}/lxc/{vmid}/status/current':
     case '/nodes/{node}/qemu/{vmid}/status/current': {
-      const kind: GuestKind = m.template.includes('/lxc/') ? 'lxc' : 'qemu';
+      const kind: GuestKind = template.includes('/lxc/') ? 'lxc' : 'qemu';
       const vmid = Number(vars.vmid);
       const sec = guestSection(ctx, kind, vmid);
       data =
@@ -266,7 +275,7 @@ export function pveshGet(ctx: Ctx, path: string, p: Params): void {
     }
     case '/nodes/{node}/lxc/{vmid}/snapshot':
     case '/nodes/{node}/qemu/{vmid}/snapshot': {
-      const kind: GuestKind = m.template.includes('/lxc/') ? 'lxc' : 'qemu';
+      const kind: GuestKind = template.includes('/lxc/') ? 'lxc' : 'qemu';
       const conf = ctx.host.loadConf(kind, Number(vars.vmid));
       const list: Array<Record<string, unknown>> = Object.entries(conf.snapshots).map(([name, s]) => {
         const o: Record<string, unknown> = { name, description: s.description ?? '' };
@@ -298,12 +307,10 @@ export function pveshGet(ctx: Ctx, path: string, p: Params): void {
     case '/nodes/{node}/tasks/{upid}/status':
       data = taskStatus(ctx.host, vars.upid!);
       break;
+    default:
+      return NOT_SERVED;
   }
-  const fmt = (p['output-format'] as string | undefined) ?? 'text';
-  if (fmt === 'json') ctx.out(`${canonicalJson(data)}\n`);
-  else if (fmt === 'json-pretty') ctx.out(`${canonicalJson(data, true)}\n`);
-  else if (typeof data !== 'object' || data === null) ctx.out(`${String(data)}\n`);
-  else ctx.out(`${canonicalJson(data, true)}\n`); // [GUESS] text tables are not reproduced; JSON is printed instead
+  return data;
 }
 
 export function storageStatus(ctx: Ctx, p: Params): Array<Record<string, unknown>> {
@@ -312,7 +319,7 @@ export function storageStatus(ctx: Ctx, p: Params): Array<Record<string, unknown
     .filter((s) => (typeof p.storage === 'string' ? s.id === p.storage : true))
     .filter((s) => (typeof p.content === 'string' ? storageContent(s).includes(p.content) : true))
     .map((s) => {
-      const u = storageUsage(ctx, s);
+      const u = ctx.storage.usage(s);
       return {
         active: 1,
         avail: u.avail,
@@ -328,19 +335,8 @@ export function storageStatus(ctx: Ctx, p: Params): Array<Record<string, unknown
     });
 }
 
-const FORMAT_OF = (name: string): string => {
-  if (name.endsWith('.tar.zst')) return 'tzst';
-  if (name.endsWith('.tar.gz')) return 'tgz';
-  if (name.endsWith('.tar.xz')) return 'txz';
-  if (name.endsWith('.iso')) return 'iso';
-  if (name.endsWith('.qcow2')) return 'qcow2';
-  if (name.endsWith('.img') || name.endsWith('.raw')) return 'raw';
-  if (name.endsWith('.vmdk')) return 'vmdk';
-  return 'raw';
-};
-
 /** Placeholder files stand for real ones: a ~135 MiB template, a 3.5 GiB cloud image. [GUESS sizes] */
-function placeholderSize(content: string, size: number): number {
+export function placeholderSize(content: string, size: number): number {
   if (size >= 1024 * 1024) return size;
   if (content === 'import' || content === 'iso') return 3584 * 1024 * 1024;
   if (content === 'vztmpl') return 141_613_926;
@@ -357,7 +353,7 @@ export function storageContentList(ctx: Ctx, sid: string, p: Params): Array<Reco
     for (const f of ctx.storage.files(s, c)) {
       out.push({
         content: c,
-        format: FORMAT_OF(f.name),
+        format: f.format,
         size: placeholderSize(c, f.size),
         volid: `${sid}:${c}/${f.name}`,
       });

@@ -20,10 +20,21 @@ import {
 } from '../pve/format/index.js';
 import { looksLikeCryptHash, sha256Crypt } from '../pve/format/sha-crypt.js';
 import { type Params, paramNum, paramStr } from './args.js';
-import { execInGuest, listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
+import { listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
+import { execInGuest } from './exec.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
-import { checkLock, isCloudinit, isTemplate, normBool, nowS, qemuDrives, randomMac } from './guest.js';
+import {
+  checkLock,
+  DRIVE_RE,
+  isCloudinit,
+  isTemplate,
+  normBool,
+  nowS,
+  qemuDrives,
+  randomMac,
+  uniqueTags,
+} from './guest.js';
 import { sleepMs } from './io.js';
 import { LATENCY_S } from './latency.js';
 import { printConfig, vdiskList } from './pct.js';
@@ -33,7 +44,7 @@ import { hasFeature, isPathStorage, splitVolid } from './storage.js';
 const str = paramStr;
 const num = paramNum;
 
-const DRIVE_KEY = /^(ide|sata|scsi|virtio)\d+$|^(efidisk0|tpmstate0)$/;
+const DRIVE_KEY = DRIVE_RE;
 const NON_CONFIG = new Set([
   'vmid',
   'node',
@@ -67,19 +78,68 @@ const BOOL_KEYS = new Set([
   'autostart',
   'freeze',
 ]);
-/** Options a running VM takes at once; others wait in [PENDING] (qemu-server fast-plug + hotplug defaults). */
-const FASTPLUG = new Set([
-  'name',
-  'hotplug',
-  'onboot',
-  'shares',
-  'startup',
-  'description',
-  'protection',
-  'vmstatestorage',
-  'tags',
-  'lock',
-]);
+/** `$confdesc_cloudinit` keys (qemu-server src/PVE/QemuServer.pm:781-876). */
+const CLOUDINIT_KEY = /^(citype|ciuser|cipassword|ciupgrade|cicustom|searchdomain|nameserver|sshkeys|ipconfig\d+)$/;
+/**
+ * Options a running VM takes at once; others wait in [PENDING]: `$fast_plug_option` plus every
+ * cloud-init key (qemu-server src/PVE/QemuServer.pm:4594-4611), and `hotplug` (4766, with its
+ * default features).
+ */
+function fastPlug(opt: string): boolean {
+  return (
+    CLOUDINIT_KEY.test(opt) ||
+    [
+      'description',
+      'hookscript',
+      'lock',
+      'migrate_downtime',
+      'migrate_speed',
+      'name',
+      'onboot',
+      'protection',
+      'shares',
+      'startup',
+      'tags',
+      'vmstatestorage',
+      'hotplug',
+    ].includes(opt)
+  );
+}
+
+/**
+ * `$cloudinit_record_changed` (qemu-server src/PVE/QemuServer.pm:4635-4699): a change hot-plugged
+ * into a running VM's cloud-init keys, `name` or netN (`cloudinit_pending_properties`, :1792-1798)
+ * keeps the value the cloud-init drive still holds in `[special:cloudinit]` (or marks the key
+ * `added`), so that `qm start` knows to regenerate the drive (Cloudinit.pm:691-735).
+ */
+function recordCloudinitChange(conf: GuestConf, opt: string, old?: string, next?: string): void {
+  if (!(CLOUDINIT_KEY.test(opt) || opt === 'name' || /^net\d+$/.test(opt))) return;
+  const ci = (conf.special.cloudinit ??= emptySection()).props;
+  const recorded = ci[opt];
+  const added = new Set((ci.added ?? '').split(',').filter(Boolean));
+  delete ci.added;
+  if (next !== undefined) {
+    if (recorded !== undefined) {
+      if (next === recorded) {
+        delete ci[opt];
+        added.delete(opt);
+      }
+    } else if (!added.has(opt)) {
+      if (old !== undefined) ci[opt] = old;
+      else added.add(opt);
+    }
+  } else if (old !== undefined && recorded === undefined) {
+    if (added.has(opt)) added.delete(opt);
+    else ci[opt] = old;
+  }
+  if (added.size) ci.added = [...added].sort().join(',');
+  if (Object.keys(ci).length === 0) delete conf.special.cloudinit;
+}
+
+/** `[special:cloudinit]` is written only while the VM has a cloud-init drive (QemuServer.pm:2183-2187). */
+function hasCloudinitDrive(sec: ConfSection): boolean {
+  return qemuDrives(sec).some((d) => isCloudinit(d.volid));
+}
 
 /** Perl JSON `pretty => 1, canonical => 1`: 3-space indent, `"key" : value`. */
 export function perlPrettyJson(value: unknown, indent = ''): string {
@@ -151,6 +211,26 @@ function resolveImportSource(
   const f = ctx.storage.contentFilePath(source);
   if (f && existsSync(f.path)) return { path: f.path, shown: f.shown };
   return undefined;
+}
+
+/**
+ * `$check_storage_access` for `import-from` sources, before any lock or task (qemu-server
+ * src/PVE/API2/Qemu.pm:202-212, called from create_vm :1351 and update_vm :2200): the volume
+ * name must parse (`checked_parse_volname`, src/PVE/QemuServer/Drive.pm:49-63, so
+ * `local:import/x.img` dies `unable to parse directory volume name 'import/x.img'`, pve-storage
+ * src/PVE/Storage/Plugin.pm:836) and be of type images or import.
+ */
+function checkImportSources(ctx: Ctx, p: Params): void {
+  for (const [key, value] of Object.entries(p)) {
+    if (typeof value !== 'string' || !DRIVE_KEY.test(key)) continue;
+    const src = parseProps(value, 'file')['import-from'];
+    const v = src && !src.startsWith('/') ? splitVolid(src) : undefined;
+    if (!v) continue;
+    ctx.storage.get(v.sid);
+    const vtype = ctx.storage.contentFilePath(src!)?.vtype ?? 'images';
+    if (vtype !== 'images' && vtype !== 'import')
+      throw new ParamError({ [key]: `${src} has wrong type '${vtype}' - needs to be 'images' or 'import'` });
+  }
 }
 
 /**
@@ -230,6 +310,7 @@ function configValue(ctx: Ctx, key: string, value: string): string {
   if (BOOL_KEYS.has(key)) return normBool(value);
   if (/^net\d+$/.test(key)) return normalizeNet(value);
   if (key === 'cipassword') return hashPassword(value);
+  if (key === 'tags') return uniqueTags(value);
   if (key === 'sshkeys') return uriEscape(readHostFile(ctx, value) ?? value);
   return value;
 }
@@ -257,6 +338,7 @@ function defaultBoot(sec: ConfSection): string {
 
 export function qmCreate(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
+  checkImportSources(ctx, p);
   try {
     ctx.host.withConfigLock('qemu', vmid, 5, () => {
       ctx.host.checkVmidUnused(vmid);
@@ -366,6 +448,7 @@ export function qmSet(ctx: Ctx, p: Params): void {
       throw new ParamError({ [deletes.includes(d) ? 'delete' : 'revert']: `unknown option '${d}'` });
     }
   }
+  checkImportSources(ctx, p);
   ctx.sleep('set');
   ctx.host.withConfigLock('qemu', vmid, 10, () => {
     const conf = ctx.host.loadConf('qemu', vmid);
@@ -393,11 +476,12 @@ export function qmSet(ctx: Ctx, p: Params): void {
       if (conf.main.props.protection === '1' && DRIVE_KEY.test(opt)) {
         throw new PveDie(`can't remove drive '${opt}' - protection mode enabled`);
       }
-      if (running && !FASTPLUG.has(opt)) {
+      if (running && !fastPlug(opt)) {
         const list = (pending.props.delete ?? '').split(',').filter(Boolean);
         if (!list.includes(opt)) list.push(opt);
         pending.props.delete = list.join(',');
       } else {
+        if (running) recordCloudinitChange(conf, opt, conf.main.props[opt], undefined);
         if (opt === 'description') delete conf.main.description;
         else if (DRIVE_KEY.test(opt) && conf.main.props[opt] && !isCloudinit(conf.main.props[opt]!)) {
           let i = 0;
@@ -445,17 +529,20 @@ export function qmSet(ctx: Ctx, p: Params): void {
       }
       // update_vm_api writes cipassword (hashed) straight into the main config, never [PENDING]
       // (qemu-server src/PVE/API2/Qemu.pm, the `$opt eq 'cipassword'` branch).
-      const hot = FASTPLUG.has(opt) || opt === 'cipassword' || /^net\d+$/.test(opt) || DRIVE_KEY.test(opt);
+      const hot = fastPlug(opt) || /^net\d+$/.test(opt) || DRIVE_KEY.test(opt);
       if (running && !hot) {
         if (opt === 'description') pending.description = value;
         else pending.props[opt] = value;
       } else {
+        // cipassword bypasses [PENDING] (API2/Qemu.pm:2530-2536), so nothing records it.
+        if (running && opt !== 'cipassword') recordCloudinitChange(conf, opt, conf.main.props[opt], value);
         if (opt === 'description') conf.main.description = value;
         else conf.main.props[opt] = value;
         delete pending.props[opt];
       }
     }
     if (Object.keys(pending.props).length === 0 && pending.description === undefined) delete conf.pending;
+    if (!hasCloudinitDrive(withPendingApplied(conf))) delete conf.special.cloudinit;
     ctx.host.writeConf('qemu', vmid, conf);
   });
 }
@@ -671,6 +758,12 @@ function startVm(ctx: Ctx, vmid: number, skiplock: boolean): void {
       delete conf.pending;
       ctx.host.writeConf('qemu', vmid, conf);
     }
+    // apply_cloudinit_config: the drive is regenerated and the record dropped (qemu-server
+    // src/PVE/QemuServer.pm:5603-5611, src/PVE/QemuServer/Cloudinit.pm:727-738).
+    if (conf.special.cloudinit) {
+      delete conf.special.cloudinit;
+      ctx.host.writeConf('qemu', vmid, conf);
+    }
     ctx.faultPoint([vmid], 'start');
     ctx.sleep('startVm');
     const delayMs =
@@ -834,7 +927,7 @@ export function qmGuestExec(ctx: Ctx, p: Params): void {
   if (!args.length && input === undefined) throw new PveDie('command or input-data (or both) required');
   agentPre(ctx, vmid);
   ctx.sleep('exec');
-  const r = execInGuest(ctx, vmid, args, 'qm guest exec', input);
+  const r = execInGuest(ctx, vmid, args, 'qm guest exec', () => input);
   const out: Record<string, unknown> = { exitcode: r.exit, exited: 1 };
   if (r.stdout) out['out-data'] = r.stdout;
   if (r.stderr) out['err-data'] = r.stderr;

@@ -315,3 +315,46 @@ export function validateParams(
   }
   return errors;
 }
+
+const apiPaths = (apiJson as unknown as { paths: Record<string, Record<string, string | null>> }).paths;
+
+/**
+ * `PVE::API2->find_handler($method, $path)`: the path template that serves `path` with `method`,
+ * its path variables and the child link of its GET (pvesh `ls`). Literal segments win over
+ * `{vars}`, as the router tries them first (pve-common src/PVE/RESTHandler.pm find_handler).
+ */
+export function findHandler(
+  method: string,
+  path: string,
+): { template: string; vars: Record<string, string>; childLink: string | null } | undefined {
+  const segs = path.split('/').filter(Boolean);
+  let best: { template: string; vars: Record<string, string>; score: number } | undefined;
+  for (const [template, methods] of Object.entries(apiPaths)) {
+    if (!(method in methods)) continue;
+    const t = template.split('/').filter(Boolean);
+    if (t.length !== segs.length) continue;
+    const vars: Record<string, string> = {};
+    let score = 0;
+    let ok = true;
+    for (let i = 0; i < t.length && ok; i++) {
+      const v = /^\{(\w+)\}$/.exec(t[i]!);
+      if (v) vars[v[1]!] = decodeURIComponent(segs[i]!);
+      else if (t[i] === segs[i]) score += 1 << (t.length - i);
+      else ok = false;
+    }
+    if (ok && (!best || score > best.score)) best = { template, vars, score };
+  }
+  if (!best) return undefined;
+  return { template: best.template, vars: best.vars, childLink: apiPaths[best.template]!.GET ?? null };
+}
+
+/** The direct child path templates of `template` (for `pvesh ls` capabilities). */
+export function childTemplates(template: string): string[] {
+  const prefix = template === '/' ? '/' : `${template}/`;
+  return Object.keys(apiPaths).filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'));
+}
+
+/** Methods the API defines on a path template. */
+export function pathMethods(template: string): string[] {
+  return Object.keys(apiPaths[template] ?? {});
+}

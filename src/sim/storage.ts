@@ -79,6 +79,44 @@ export function hasFeature(
   }
 }
 
+export type FileContent = 'vztmpl' | 'iso' | 'import' | 'snippets' | 'backup';
+
+const SUBDIR: Record<FileContent, string> = {
+  vztmpl: 'template/cache',
+  iso: 'template/iso',
+  import: 'import',
+  snippets: 'snippets',
+  backup: 'dump',
+};
+
+const SAFE = '[a-zA-Z0-9\\-.+=_]';
+
+/**
+ * The file names a dir storage accepts per content type and the format it reports, as
+ * `parse_volname` (pve-storage src/PVE/Storage/Plugin.pm:812-837) and the listing
+ * `get_subdir_files` (Plugin.pm:1706-1755) match them with the extension REs of
+ * src/PVE/Storage.pm:118-129: `import/` only `.ova .ovf .qcow2 .raw .vmdk` (a cloud image
+ * named `.img` is neither listed nor usable), `iso/` `.iso .img`, `vztmpl/` `.tar[.gz|.xz|.zst|.bz2]`.
+ */
+export function fileFormat(content: FileContent, name: string): string | undefined {
+  let m: RegExpExecArray | null;
+  switch (content) {
+    case 'iso':
+      return /^[^/]+\.(?:iso|img)$/i.test(name) ? 'iso' : undefined;
+    case 'vztmpl':
+      m = /^[^/]+\.(?:(tar)|tar\.(gz|xz|zst|bz2))$/i.exec(name);
+      return m ? (m[1] ? 'tar' : `t${m[2]}`) : undefined;
+    case 'import':
+      m = new RegExp(`^${SAFE}+\\.(ova|ovf|qcow2|raw|vmdk)$`, 'i').exec(name);
+      return m ? m[1] : undefined;
+    case 'backup':
+      m = /^[^/]+\.(tgz|(?:tar|vma)(?:\.(?:gz|lzo|zst))?)$/.exec(name);
+      return m ? m[1] : undefined;
+    case 'snippets':
+      return /^[^/]+$/.test(name) ? 'snippet' : undefined;
+  }
+}
+
 function lockShown(sid: string): string {
   return `/var/lock/pve-manager/pve-storage-${sid}`;
 }
@@ -142,6 +180,40 @@ export class Storage {
     return s;
   }
 
+  /**
+   * Capacity model: dir/nfs storages 100 GiB, the others 1 TiB. Used: files at their size; a
+   * non-sparse ZFS zvol reserves its full size (`zfs create -V` without `-s`, pve-storage
+   * src/PVE/Storage/ZFSPoolPlugin.pm:367-382); subvols (refquota), thin LVs and sparse zvols use
+   * an eighth of their size (data written so far). `pvesh get /nodes/{node}/storage`,
+   * `/cluster/resources` and `pvesm status` report these numbers.
+   */
+  usage(s: StorageEntry): { total: number; used: number; avail: number } {
+    const total = s.type === 'dir' || s.type === 'nfs' ? 100 * 1024 ** 3 : 1024 ** 4;
+    const thick = s.type === 'zfspool' && storageProp(s, 'sparse') === undefined;
+    let used = 0;
+    for (const v of Object.values(this.registry(s.id).volumes))
+      used += thick && v.format !== 'subvol' ? v.size : Math.trunc(v.size / 8);
+    for (const c of ['vztmpl', 'iso', 'import', 'backup', 'snippets'] as const)
+      for (const f of this.files(s, c)) used += f.size;
+    used = Math.trunc(used);
+    return { total, used, avail: Math.max(0, total - used) };
+  }
+
+  /**
+   * Refuses an allocation the storage cannot hold: a non-sparse zvol larger than the pool's free
+   * space (`zfs error: cannot create '<pool>/<name>': out of space`, ZFSPoolPlugin.pm:217-242,
+   * 367-382); thick LVM `not enough free space (<free> < <size>)` (LVMPlugin.pm:713, KiB). Subvols,
+   * thin LVs, sparse zvols and sparse files overcommit as on Proxmox.
+   */
+  private checkSpace(s: StorageEntry, name: string, sizeBytes: number, format: string): void {
+    const { avail } = this.usage(s);
+    if (sizeBytes <= avail) return;
+    if (s.type === 'zfspool' && format !== 'subvol' && storageProp(s, 'sparse') === undefined)
+      throw new PveDie(`zfs error: cannot create '${storageProp(s, 'pool')}/${name}': out of space`);
+    if (s.type === 'lvm')
+      throw new PveDie(`not enough free space (${Math.trunc(avail / 1024)} < ${Math.trunc(sizeBytes / 1024)})`);
+  }
+
   /** `vdisk_alloc`: a new volume for `vmid`; CT volumes on ZFS are subvols, on dirs raw images. */
   alloc(
     sid: string,
@@ -157,6 +229,7 @@ export class Storage {
       : (opts.format ?? (isPathStorage(s) ? 'qcow2' : 'raw'));
     const volname = this.update(sid, (reg) => {
       const name = this.freeName(reg, s, vmid, opts.ct, format === 'subvol' ? 'raw' : format);
+      this.checkSpace(s, name, sizeBytes, format);
       reg.volumes[name] = { size: sizeBytes, vmid, format };
       return name;
     });
@@ -226,9 +299,13 @@ export class Storage {
       const src = reg.volumes[v.volname];
       if (!src) throw new PveDie(`volume '${volid}' does not exist`);
       const own = this.freeName(reg, s, newVmid, ct, 'qcow2');
+      // `clone_image` names the clone after the base's own name, never its chain:
+      // ZFS `"$basename/$name"` (pve-storage src/PVE/Storage/ZFSPoolPlugin.pm:141-148, 715-749),
+      // dir `"$basevmid/$basename/$vmid/$name"` (src/PVE/Storage/Plugin.pm:800-811, 1002-1046).
+      const parts = v.volname.split('/');
       let full: string;
-      if (s.type === 'zfspool') full = `${v.volname}/${own}`;
-      else if (isPathStorage(s)) full = `${v.volname}/${own}`.replace(/^(\d+)\//, '$1/');
+      if (s.type === 'zfspool') full = `${parts[parts.length - 1]}/${own}`;
+      else if (isPathStorage(s)) full = `${parts.slice(-2).join('/')}/${own}`;
       else full = own; // lvmthin: the clone's name does not encode its base
       reg.volumes[full] = { size: src.size, vmid: newVmid, format: src.format, linkedFrom: v.volname };
       return full;
@@ -264,30 +341,28 @@ export class Storage {
     return this.alloc(sid, vmid, sizeBytes, format ? { ct: false, format } : { ct: false });
   }
 
-  /** Files of a path storage's content folder (`template/cache`, `template/iso`, `import`...). */
-  files(
-    s: StorageEntry,
-    content: 'vztmpl' | 'iso' | 'import' | 'snippets' | 'backup',
-  ): Array<{ name: string; size: number }> {
+  /** Files of a path storage's content folder that pve-storage lists (`get_subdir_files`). */
+  files(s: StorageEntry, content: FileContent): Array<{ name: string; size: number; format: string }> {
     const base = storagePath(s);
     if (!base) return [];
-    const sub = {
-      vztmpl: 'template/cache',
-      iso: 'template/iso',
-      import: 'import',
-      snippets: 'snippets',
-      backup: 'dump',
-    }[content];
-    const dir = this.host.hostPath(join(base, sub));
+    const dir = this.host.hostPath(join(base, SUBDIR[content]));
     if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .filter((f) => !f.startsWith('.'))
-      .sort()
-      .map((name) => ({ name, size: statSync(join(dir, name)).size }));
+    const out: Array<{ name: string; size: number; format: string }> = [];
+    for (const name of readdirSync(dir).sort()) {
+      const st = statSync(join(dir, name));
+      const format = fileFormat(content, name);
+      if (st.isDirectory() || format === undefined) continue;
+      out.push({ name, size: st.size, format });
+    }
+    return out;
   }
 
-  /** Host path (inside the state folder) of a content volume such as `local:vztmpl/x.tar.zst`. */
-  contentFilePath(volid: string): { path: string; shown: string; vtype: string } | undefined {
+  /**
+   * Host path (inside the state folder) of a content volume such as `local:vztmpl/x.tar.zst`;
+   * undefined when it is not a content volume of a path storage. A name `parse_volname` rejects
+   * dies with its message (pve-storage src/PVE/Storage/Plugin.pm:836).
+   */
+  contentFilePath(volid: string): { path: string; shown: string; vtype: FileContent } | undefined {
     const v = splitVolid(volid);
     if (!v) return undefined;
     const s = this.host.storage(v.sid);
@@ -295,14 +370,10 @@ export class Storage {
     const base = storagePath(s);
     const m = /^(vztmpl|iso|import|snippets|backup)\/(.+)$/.exec(v.volname);
     if (!m || !base) return undefined;
-    const sub = {
-      vztmpl: 'template/cache',
-      iso: 'template/iso',
-      import: 'import',
-      snippets: 'snippets',
-      backup: 'dump',
-    }[m[1] as 'vztmpl'];
-    const shown = join(base, sub, m[2]!);
-    return { path: this.host.hostPath(shown), shown, vtype: m[1]! };
+    const vtype = m[1] as FileContent;
+    if (fileFormat(vtype, m[2]!) === undefined)
+      throw new PveDie(`unable to parse directory volume name '${v.volname}'`);
+    const shown = join(base, SUBDIR[vtype], m[2]!);
+    return { path: this.host.hostPath(shown), shown, vtype };
   }
 }

@@ -33,6 +33,22 @@ export function showCommand(cmd: string, args: string[]): string {
   return [cmd, ...shown].join(' ');
 }
 
+/**
+ * A clean shutdown that ends stopped in any case: the guest gets `timeout` seconds to shut down,
+ * then is stopped hard (`--forceStop 1`; pve-container API2/LXC/Status.pm vm_shutdown, qemu-server
+ * API2/Qemu.pm vm_shutdown). `pct stop` would kill it outright (lxc-stop --kill).
+ */
+export function shutdownArgs(vmid: number | string): string[] {
+  return [
+    'shutdown',
+    String(vmid),
+    '--timeout',
+    process.env.PHOENIX_SHUTDOWN_TIMEOUT_S ?? '60',
+    '--forceStop',
+    '1',
+  ];
+}
+
 /** Runs a mutating command and fails the step (with the stderr) when it exits non-zero. */
 export async function must(
   ctx: StepContext,
@@ -71,6 +87,17 @@ export async function reread(ctx: StepContext, status = ctx.gs?.status ?? 'unkno
   const gs = await ctx.host.readGuest(ctx.guest.vmid, kindOf(ctx.guest), nodeOf(ctx), status);
   if (!gs) throw new StepError(`guest ${ctx.guest.vmid} does not exist after the step`);
   return gs;
+}
+
+/**
+ * Tags as Proxmox stores them: lower-cased, sorted, without repeats (pve-guest-common
+ * GuestHelpers.pm:349-378 `get_unique_tags`, applied on every `pct set`/`qm set`, pve-container
+ * LXC/Config.pm:1358, qemu-server API2/Qemu.pm:2496). Compared case-blind on both sides, so a
+ * datacenter with `tag-style case-sensitive` does not read as drift either.
+ */
+export function canonicalTags(tags: string | readonly string[] | undefined): string {
+  const list = typeof tags === 'string' ? tags.split(/[;, ]+/) : (tags ?? []);
+  return [...new Set(list.filter(Boolean).map((t) => t.toLowerCase()))].sort().join(';');
 }
 
 /** Compares two property strings by the keys the declaration sets (host extras ignored). */
@@ -116,9 +143,10 @@ export function sourceGuest(ctx: TargetContext): { vmid: Vmid; gs: GuestState | 
 }
 
 /**
- * Edits a CT's config file by hand — only for raw `lxc.*` lines, which pct cannot set (SEMANTICS
- * §8 trap 21). pct rewrites the whole file under its flock, which this edit cannot take, so the
- * CT is stopped first (nothing else of Phoenix touches it: the runner holds the guest lock), the
+ * Edits a CT's config file by hand — only for raw `lxc.*` lines, which pct cannot set (the API
+ * refuses `lxc.*` keys; pve-container LXC/Config.pm parses them only from the file). pct rewrites
+ * the whole file under its flock (`/run/lock/lxc/pve-config-<id>.lock`), which this edit does not
+ * take yet (a writer between the read and the write is lost), so the CT is shut down first (nothing else of Phoenix touches it: the runner holds the guest lock), the
  * file is re-read right before the write and refused when Proxmox holds a `lock:` on it, and
  * re-read after the write: `check` names what did not stick. A CT that was running is started
  * again. Returns the power state it leaves.
@@ -131,7 +159,7 @@ export async function editStoppedConf(
   const vmid = String(ctx.guest.vmid);
   const path = confPath(nodeOf(ctx), 'lxc', ctx.guest.vmid);
   const wasRunning = ctx.gs?.status === 'running';
-  if (wasRunning) await must(ctx, 'pct', ['stop', vmid]);
+  if (wasRunning) await must(ctx, 'pct', shutdownArgs(vmid));
   const text = await ctx.host.readFile(path);
   if (text === undefined) throw new StepError(`CT ${vmid} does not exist (${path} is gone)`);
   const conf = parseGuestConf(text, 'lxc');

@@ -7,7 +7,14 @@ import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
 import { describeLoss, lossOf } from '../lifecycle/volumes.js';
 import { type BirthRecord, birthPath, printBirth } from '../pve/births.js';
 import { descriptionOf, type GuestState } from '../pve/state.js';
-import { readStamps, sourceIdentity, splitDescription, writeStamps } from '../runner/stamps.js';
+import {
+  cloneSnapshotStage,
+  heldAtSnapshot,
+  readStamps,
+  sourceIdentity,
+  splitDescription,
+  writeStamps,
+} from '../runner/stamps.js';
 import {
   type Drift,
   type Observation,
@@ -24,7 +31,12 @@ import { vmNetString } from './vm-config.js';
 function creationInputs(g: Guest): unknown {
   if (isLxc(g)) {
     return g.cloneFrom !== undefined
-      ? { kind: 'lxc', cloneFrom: g.cloneFrom, unprivileged: g.unprivileged }
+      ? {
+          kind: 'lxc',
+          cloneFrom: g.cloneFrom,
+          unprivileged: g.unprivileged,
+          ...(g.cloneSnapshot !== undefined && { cloneSnapshot: g.cloneSnapshot }),
+        }
       : {
           kind: 'lxc',
           ostemplate: g.ostemplate,
@@ -33,7 +45,11 @@ function creationInputs(g: Guest): unknown {
         };
   }
   return g.cloneFrom !== undefined
-    ? { kind: 'vm', cloneFrom: g.cloneFrom }
+    ? {
+        kind: 'vm',
+        cloneFrom: g.cloneFrom,
+        ...(g.cloneSnapshot !== undefined && { cloneSnapshot: g.cloneSnapshot }),
+      }
     : { kind: 'vm', image: g.image, storage: g.storage };
 }
 
@@ -97,9 +113,12 @@ function lxcCreateArgs(_ctx: TargetContext, g: LxcGuest, description: string): s
 
 function cloneArgs(_ctx: TargetContext, g: Guest, description: string): string[] {
   const src = String(g.cloneFrom);
+  // `--snapname`: copy the source as the snapshot holds it (pve-container API2/LXC.pm:2058-2061,
+  // qemu-server API2/Qemu.pm:4477-4488); it is also what lets a running CT be fully cloned (LXC.pm:2086).
+  const snap = g.cloneSnapshot !== undefined ? ['--snapname', g.cloneSnapshot] : [];
   return g.kind === 'lxc'
-    ? ['clone', src, String(g.vmid), '--hostname', g.name, '--description', description]
-    : ['clone', src, String(g.vmid), '--name', g.name, '--description', description];
+    ? ['clone', src, String(g.vmid), '--hostname', g.name, ...snap, '--description', description]
+    : ['clone', src, String(g.vmid), '--name', g.name, ...snap, '--description', description];
 }
 
 function vmCreateArgs(g: VmGuest, description: string): string[] {
@@ -139,12 +158,18 @@ function vmCreateArgs(g: VmGuest, description: string): string[] {
 function birthDescription(ctx: StepContext): string {
   const g = ctx.guest;
   const src = sourceGuest(ctx);
-  const inherited = src?.gs ? readStamps(descriptionOf(src.gs), g.vmid).targets : {};
+  const inherited = src?.gs ? snapshotStamps(ctx, readStamps(descriptionOf(src.gs), g.vmid).targets) : {};
   const notes = g.description ?? (src?.gs ? splitDescription(descriptionOf(src.gs)).notes : '');
   const source: Record<string, string> = src?.gs
     ? { source: sourceIdentity(descriptionOf(src.gs), src.vmid) }
     : {};
   return writeStamps(notes, g.vmid, { ...inherited, ...source, exists: ctx.fingerprint });
+}
+
+/** The stamps a clone inherits: those of its source that hold in the copy `pct/qm clone` makes. */
+function snapshotStamps(ctx: StepContext, stamps: Record<string, string>): Record<string, string> {
+  const after = cloneSnapshotStage(ctx.config, ctx.guest);
+  return Object.fromEntries(Object.entries(stamps).filter(([name]) => heldAtSnapshot(name, after)));
 }
 
 /** The source was rebuilt since this clone was made: `onSourceChange` decides what that means. */

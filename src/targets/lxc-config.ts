@@ -7,7 +7,16 @@ import { descriptionOf } from '../pve/state.js';
 import { readStamps, splitDescription, writeStamps } from '../runner/stamps.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
-import { editStoppedConf, must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+import {
+  canonicalTags,
+  editStoppedConf,
+  must,
+  propsDiffer,
+  reread,
+  showCommand,
+  shutdownArgs,
+  valueDrifts,
+} from './common.js';
 import { firewallDrifts, isFirewallDrift, wantFirewall } from './firewall.js';
 
 export function netString(n: LxcNet): string {
@@ -51,9 +60,12 @@ export function lxcDeclared(g: LxcGuest): Record<string, string | undefined> {
     features: featuresString(g.pveFeatures) ?? '',
     nameserver: g.nameserver,
     searchdomain: g.searchdomain,
-    tags: g.tags?.length ? g.tags.join(';') : undefined,
+    tags: g.tags?.length ? canonicalTags(g.tags) : undefined,
   };
-  for (const n of g.net) out[`net${n.index}`] = netString(n);
+  // A NIC without its own `firewall` follows the guest's: pve-firewall filters only NICs with
+  // `firewall=1` (pve-firewall src/PVE/Firewall.pm:4386, 4434), so an enabled `.fw` needs it.
+  for (const n of g.net)
+    out[`net${n.index}`] = netString({ ...n, firewall: n.firewall ?? g.firewall?.enabled === true });
   gpuDevices(g).forEach((dev, i) => {
     out[`dev${i}`] = dev;
   });
@@ -96,16 +108,15 @@ export function lxcCreateOptions(g: LxcGuest): string[] {
   return args;
 }
 
-// Changes Proxmox keeps pending on a running CT until its next start (pve-container Config.pm).
-const RESTART_KEYS = new Set(['features', 'nameserver', 'searchdomain', 'lxc', 'apparmor']);
+// Changes Proxmox keeps pending on a running CT until its next start (pve-container Config.pm),
+// and `hostname`: fast-plug (LXC/Config.pm:1612-1622), yet /etc/hostname and /etc/hosts inside the
+// CT are only rewritten at the next start (LXC/Setup/Base.pm:695-703), and nothing records it.
+const RESTART_KEYS = new Set(['features', 'nameserver', 'searchdomain', 'lxc', 'apparmor', 'hostname']);
 
 function compare(key: string, host: string | undefined, want: string): boolean {
   if (want === '') return host !== undefined && host !== '';
   if (key === 'onboot') return (host ?? '0') !== want;
-  if (key === 'tags')
-    return (
-      [...(host ?? '').split(/[;, ]+/)].filter(Boolean).sort().join(';') !== want.split(';').sort().join(';')
-    );
+  if (key === 'tags') return canonicalTags(host) !== canonicalTags(want);
   if (/^dev\d+$/.test(key)) return host === undefined || propsDiffer(host, want, 'path');
   if (key.startsWith('net') || key === 'features' || key === 'startup') {
     return (
@@ -172,8 +183,12 @@ function observe(ctx: TargetContext): Observation {
   if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
   const running = gs.status === 'running';
   const drifts = valueDrifts(gs.current.props, lxcDeclared(g), compare, RESTART_KEYS, running);
+  // Undeclared interfaces and devices go. An extra `devN` is not harmless: a clone of a guest
+  // with more GPUs keeps the surplus entries, and two devN naming one path stop the CT from
+  // starting (`failed to mknod ...: File exists`, pve-container LXC.pm:1897-1903).
+  const declared = lxcDeclared(g);
   for (const key of Object.keys(gs.current.props)) {
-    if (/^net\d+$/.test(key) && !g.net.some((n) => `net${n.index}` === key)) {
+    if (/^(net|dev)\d+$/.test(key) && !(key in declared)) {
       drifts.push({ field: key, host: gs.current.props[key], declared: undefined });
     }
   }
@@ -231,6 +246,11 @@ async function run(ctx: StepContext) {
     // Raw lines take effect at the next start, and Proxmox keeps no pending record of them
     // (the `running` target could not tell): the edit stops and starts the CT, as the plan announced.
     status = await writeRawLxc(ctx, g);
+  } else if (ctx.gs?.status === 'running' && obs.drifts.some((d) => d.field === 'hostname')) {
+    // A renamed CT keeps its old /etc/hostname until it starts again (see RESTART_KEYS).
+    await must(ctx, 'pct', shutdownArgs(g.vmid));
+    await must(ctx, 'pct', ['start', String(g.vmid)]);
+    status = 'running';
   }
   if (obs.drifts.some(isFirewallDrift) && g.firewall) {
     const path = `/etc/pve/firewall/${g.vmid}.fw`;

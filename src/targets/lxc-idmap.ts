@@ -1,6 +1,12 @@
 // LXC `idmap`: custom `lxc.idmap` lines (the declared ranges, gaps filled with the default
 // unprivileged range starting at host id 100000) and the matching delegations for root in the
 // host's /etc/subuid and /etc/subgid, which LXC's newuidmap enforces at start.
+//
+// The map is written after the CT exists (pct cannot set raw lxc keys), so its root disk was made
+// under Proxmox's default map (container id N owned by host id 100000+N, pve-container
+// LXC.pm:799-803) and Proxmox never re-owns it: files the CT already holds with a remapped id show
+// as nobody/nogroup afterwards. `phoenix check` warns (src/dsl/warnings.ts); re-owning them from the
+// host is left to the user.
 import type { IdMapDecl, LxcGuest } from '../dsl/model.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { targetId } from '../runner/types.js';

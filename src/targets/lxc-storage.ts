@@ -1,36 +1,71 @@
-// LXC `storage`: the root disk grows to the declared size (never shrinks), bind mounts and ZFS
-// volumes are attached as `mpN` in declaration order (bind mounts first). Host folders and
-// owners are left to a later step (issue 6).
+// LXC `storage`: the root disk grows to the declared size (never shrinks); bind mounts and ZFS
+// volumes are attached as `mpN`. Host folders and owners are the `hostdirs` target's.
+//
+// Mount points are matched by their path in the container (`mp=`), not by position: adding or
+// removing one must not renumber the others, because `--mpK <sid>:<GB>` on a key that holds
+// another volume allocates a new empty volume and parks the old one as `unusedN` (pve-container
+// LXC/Config.pm:1855-1894). A new one takes the lowest free `mpN`; one the config no longer
+// declares is removed (`--delete mpN`; a volume becomes `unusedN`, its data kept).
 import type { LxcGuest } from '../dsl/model.js';
-import { formatSize, GiB, parsePropertyString, parseSize } from '../pve/format/index.js';
+import { formatSize, GiB, type PropMap, parsePropertyString, parseSize } from '../pve/format/index.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { must, reread, showCommand } from './common.js';
 
 interface MpWant {
-  key: string;
+  /** Path inside the container: the mount point's identity. */
+  path: string;
   value: string;
-  matches(host: Record<string, string>): boolean;
+  matches(host: PropMap): boolean;
 }
 
 function mountPoints(g: LxcGuest): MpWant[] {
   const out: MpWant[] = [];
-  let i = 0;
   for (const m of g.mounts) {
     out.push({
-      key: `mp${i++}`,
+      path: m.path,
       value: `${m.hostPath},mp=${m.path}${m.readOnly ? ',ro=1' : ''}`,
-      matches: (h) => h.volume === m.hostPath && h.mp === m.path && (h.ro === '1') === !!m.readOnly,
+      matches: (h) => h.volume === m.hostPath && (h.ro === '1') === !!m.readOnly,
     });
   }
   for (const z of g.zfsVolumes) {
     out.push({
-      key: `mp${i++}`,
+      path: z.path,
       value: `${z.storage}:${z.sizeGb},mp=${z.path}`,
-      matches: (h) => (h.volume ?? '').startsWith(`${z.storage}:`) && h.mp === z.path,
+      matches: (h) => (h.volume ?? '').startsWith(`${z.storage}:`),
     });
   }
   return out;
+}
+
+/** One drift per mount point to add, change (same key) or delete (declared undefined). */
+export function mountDrifts(g: LxcGuest, props: Record<string, string>): Drift[] {
+  const host = new Map<string, { key: string; raw: string; parsed: PropMap | undefined }>();
+  const keys = Object.keys(props).filter((k) => /^mp\d+$/.test(k));
+  for (const key of keys) {
+    const parsed = parsePropertyString(props[key]!, 'volume');
+    const path = parsed.ok ? parsed.value.mp : undefined;
+    host.set(path ?? `\0${key}`, { key, raw: props[key]!, parsed: parsed.ok ? parsed.value : undefined });
+  }
+  const drifts: Drift[] = [];
+  const taken = new Set(keys);
+  let next = 0;
+  const freeKey = () => {
+    while (taken.has(`mp${next}`)) next++;
+    taken.add(`mp${next}`);
+    return `mp${next}`;
+  };
+  const wanted = new Set<string>();
+  for (const mp of mountPoints(g)) {
+    wanted.add(mp.path);
+    const have = host.get(mp.path);
+    if (!have) drifts.push({ field: freeKey(), host: undefined, declared: mp.value });
+    else if (!have.parsed || !mp.matches(have.parsed))
+      drifts.push({ field: have.key, host: have.raw, declared: mp.value });
+  }
+  for (const [path, have] of host)
+    if (!wanted.has(path)) drifts.push({ field: have.key, host: have.raw, declared: undefined });
+  return drifts;
 }
 
 function rootfsSize(ctx: TargetContext): number | undefined {
@@ -49,12 +84,7 @@ function observe(ctx: TargetContext): Observation {
   if (have !== undefined && have < want) {
     drifts.push({ field: 'rootfs.size', host: formatSize(have), declared: formatSize(want) });
   }
-  for (const mp of mountPoints(g)) {
-    const raw = ctx.gs.current.props[mp.key];
-    const parsed = raw === undefined ? undefined : parsePropertyString(raw, 'volume');
-    if (!parsed?.ok || !mp.matches(parsed.value))
-      drifts.push({ field: mp.key, host: raw, declared: mp.value });
-  }
+  drifts.push(...mountDrifts(g, ctx.gs.current.props));
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
@@ -65,8 +95,13 @@ function commands(ctx: TargetContext, obs: Observation): Array<[string, string[]
   if (obs.drifts.some((d) => d.field === 'rootfs.size'))
     cmds.push(['pct', ['resize', String(g.vmid), 'rootfs', `${g.rootfs.sizeGb}G`]]);
   const set: string[] = [];
-  for (const d of obs.drifts)
-    if (d.field.startsWith('mp') && d.declared) set.push(`--${d.field}`, d.declared);
+  const del: string[] = [];
+  for (const d of obs.drifts) {
+    if (!/^mp\d+$/.test(d.field)) continue;
+    if (d.declared) set.push(`--${d.field}`, d.declared);
+    else del.push(d.field);
+  }
+  if (del.length) set.push('--delete', del.join(','));
   if (set.length) cmds.push(['pct', ['set', String(g.vmid), ...set]]);
   return cmds;
 }
@@ -108,7 +143,11 @@ export function lxcStorageTarget(g: LxcGuest): Target {
     coveredByCreate: (ctx) => {
       if (g.mounts.length || g.zfsVolumes.length) return false;
       const src = g.cloneFrom === undefined ? undefined : ctx.config.guests.get(g.cloneFrom);
-      return g.cloneFrom === undefined || (src?.kind === 'lxc' && src.rootfs.sizeGb >= g.rootfs.sizeGb);
+      // A clone copies its source's volumes, which this guest may not declare.
+      return (
+        g.cloneFrom === undefined ||
+        (src?.kind === 'lxc' && src.rootfs.sizeGb >= g.rootfs.sizeGb && src.zfsVolumes.length === 0)
+      );
     },
     locks: () => [`guest:${g.vmid}`],
     run,

@@ -2,6 +2,7 @@
 // application script) and, for VMs, `volumes` (NFS mounts). Their output cannot be observed
 // from the host, only known from the stamp: it ran with these inputs. LXC: push the script
 // into the CT and run it with `pct exec`; VM: run it through the guest agent (`qm guest exec`).
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Guest, VmGuest } from '../dsl/model.js';
 import { shellQuote } from '../pve/quote.js';
@@ -10,6 +11,12 @@ import { StepError, targetId } from '../runner/types.js';
 import { kindOf, lastLines, must, showCommand } from './common.js';
 
 const IN_GUEST_DIR = '/root/phoenix';
+
+/** Where a script lands in a CT: named by the target and its content (`feature-docker-3f2a….sh`). */
+export function inGuestPath(name: string, content: string): string {
+  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
+  return `${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}-${hash}.sh`;
+}
 
 // Judged by the stamp alone. For a guest still to be cloned the context carries its source's
 // stamps, so work the template already did is predicted as done.
@@ -36,11 +43,12 @@ async function runScript(
     );
   }
   if (g.kind === 'lxc') {
-    const inGuest = `${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}.sh`;
+    const inGuest = inGuestPath(name, script.content);
     await must(ctx, 'pct', ['exec', id, '--', 'mkdir', '-p', IN_GUEST_DIR]);
     const staged = await ctx.host.stage(script.local);
-    // `pct push` exits 0 even when the copy failed; running the pushed file below fails loudly
-    // (bash: No such file) if it is not there, so the effect is verified without another call.
+    // `pct push` exits 0 even when the copy failed (pct.pm:694-800, no `$upid_exit`). The file is
+    // named by its content, so a failed push leaves no file of that name — not an older script a
+    // clone inherited from its template — and running it below fails loudly (bash: No such file).
     await must(ctx, 'pct', ['push', id, staged, inGuest, '--perms', '0755']);
     await must(ctx, 'pct', ['exec', id, '--', 'bash', inGuest, ...args]);
     return;
@@ -115,7 +123,7 @@ export function featureTarget(g: Guest, feature: string, deps: string[]): Target
     effect: effectOf,
     describe: (ctx) =>
       g.kind === 'lxc'
-        ? `pct push ${g.vmid} ${decl(ctx)?.script} ${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}.sh; pct exec ${g.vmid} -- bash ...${args(ctx).length ? ` ${args(ctx).join(' ')}` : ''}`
+        ? `pct push ${g.vmid} ${decl(ctx)?.script} ${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}-<sha256>.sh; pct exec ${g.vmid} -- bash ...${args(ctx).length ? ` ${args(ctx).join(' ')}` : ''}`
         : `qm guest exec ${g.vmid} --pass-stdin 1 -- bash -s < ${decl(ctx)?.script}`,
     locks: () => [`guest:${g.vmid}`],
     run: async (ctx) => {

@@ -113,6 +113,22 @@ export function finals(targets: Target[]): string[] {
   return targets.filter((t) => !needed.has(t.id)).map((t) => t.id);
 }
 
+/**
+ * What a clone's `exists` waits for: the clone copies its source as it is at that moment (or as
+ * the named snapshot holds it), so the source must first be what the config declares. A
+ * template: converted (`template`, after all its work). A snapshot (`--snapname`): that snapshot
+ * taken. Any other source: its whole build.
+ */
+function cloneSourceDeps(g: Guest, src: Guest, srcTargets: Target[]): string[] {
+  const kind = kindOf(src);
+  if (src.template) return [targetId(kind, src.vmid, 'template')];
+  if (g.cloneSnapshot !== undefined) {
+    const snap = targetId(kind, src.vmid, `snapshot:${g.cloneSnapshot}`);
+    if (srcTargets.some((t) => t.id === snap)) return [snap];
+  }
+  return finals(srcTargets);
+}
+
 export function expandConfig(config: Config): Expansion {
   const warnings: string[] = [];
   const perGuest = new Map<number, Target[]>();
@@ -122,11 +138,7 @@ export function expandConfig(config: Config): Expansion {
     const targets = perGuest.get(g.vmid)!;
     if (g.cloneFrom !== undefined) {
       const src = config.guests.get(g.cloneFrom);
-      if (src) {
-        const srcKind = kindOf(src);
-        const dep = targetId(srcKind, src.vmid, src.template ? 'template' : 'exists');
-        targets[0]!.deps.push(dep);
-      }
+      if (src) targets[0]!.deps.push(...cloneSourceDeps(g, src, perGuest.get(src.vmid) ?? []));
     }
     if (g.dependsOn.length) {
       const depFinals = g.dependsOn.flatMap((d) => {

@@ -3,12 +3,19 @@
 import type { Guest } from '../dsl/model.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
-import { kindOf, must, reread, tool } from './common.js';
+import { kindOf, must, reread, shutdownArgs, tool } from './common.js';
 
+/**
+ * What waits for the next start: the pending section, and for a VM the cloud-init changes
+ * recorded in `[special:cloudinit]` — cloud-init keys are fast-plug (written to the config at
+ * once, qemu-server QemuServer.pm:4594-4611, 4635-4706) but reach the guest only when the drive is
+ * regenerated at start; a non-empty section is qemu-server's own test (Cloudinit.pm:691 `has_changes`).
+ */
 function pendingKeys(ctx: TargetContext): string[] {
   const p = ctx.gs?.conf.pending;
-  if (!p) return [];
-  return [...Object.keys(p.props), ...p.lxc.map(([k]) => k)];
+  const cloudinit = Object.keys(ctx.gs?.conf.special.cloudinit?.props ?? {}).map((k) => `cloud-init ${k}`);
+  if (!p) return cloudinit;
+  return [...Object.keys(p.props), ...p.lxc.map(([k]) => k), ...cloudinit];
 }
 
 function observe(ctx: TargetContext): Observation {
@@ -35,7 +42,7 @@ async function run(ctx: StepContext) {
   const t = tool(g);
   const id = String(g.vmid);
   if (obs.kind === 'ok') return { changed: false, status: 'running' as const };
-  if (obs.kind === 'drift') await must(ctx, t, ['stop', id]);
+  if (obs.kind === 'drift') await must(ctx, t, shutdownArgs(id));
   await must(ctx, t, ['start', id]);
   const st = await ctx.host.read(t, ['status', id]);
   if (!/status:\s*running/.test(st.stdout)) {
@@ -65,7 +72,7 @@ export function runningTarget(g: Guest, after: string): Target {
       obs.kind === 'ok'
         ? `${tool(g)} status ${g.vmid} (running already: nothing to do)`
         : obs.kind === 'drift'
-          ? `${tool(g)} stop ${g.vmid}; ${tool(g)} start ${g.vmid}`
+          ? `${tool(g)} shutdown ${g.vmid} --timeout N --forceStop 1; ${tool(g)} start ${g.vmid}`
           : `${tool(g)} start ${g.vmid}`,
     locks: () => [`guest:${g.vmid}`],
     run,

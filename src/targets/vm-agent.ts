@@ -20,13 +20,14 @@ async function run(ctx: StepContext) {
   for (;;) {
     const r = await ctx.host.read('qm', ['guest', 'cmd', id, 'ping']);
     if (r.exitCode === 0) {
-      // A VM made from a cloud image: provisioning (or a template's clean-up) waits until
-      // cloud-init's first boot is over, or it races cloud-init's own package runs.
-      if (ctx.guest.cloneFrom === undefined) {
-        ctx.log(`$ qm guest exec ${id} -- cloud-init status --wait`);
-        const ci = await waitCloudInit(ctx.host, ctx.guest.vmid);
-        if (!ci.ok) throw new StepError(ci.error, `qm guest exec ${id} -- cloud-init status --wait`);
-      }
+      // Provisioning (or a template's clean-up) waits until cloud-init's first boot is over, or
+      // it races cloud-init's own package runs — clones too: a template's cloud-init state is
+      // wiped, so each clone's first boot runs it again, with `package_upgrade: true` by default
+      // (`ciupgrade` defaults to 1, qemu-server QemuServer.pm:805-810, Cloudinit.pm:186), whose
+      // apt holds the dpkg lock a feature script's apt-get needs.
+      ctx.log(`$ qm guest exec ${id} -- cloud-init status --wait`);
+      const ci = await waitCloudInit(ctx.host, ctx.guest.vmid);
+      if (!ci.ok) throw new StepError(ci.error, `qm guest exec ${id} -- cloud-init status --wait`);
       return { changed: true };
     }
     last = r.stderr.trim();
@@ -56,8 +57,7 @@ export function vmAgentTarget(g: VmGuest): Target {
     scripts: () => [],
     observe,
     effect: () => 'update',
-    describe: () =>
-      `qm guest cmd ${g.vmid} ping (until it answers)${g.cloneFrom === undefined ? '; cloud-init status --wait' : ''}`,
+    describe: () => `qm guest cmd ${g.vmid} ping (until it answers); cloud-init status --wait`,
     locks: () => [`guest:${g.vmid}`],
     run,
   };

@@ -3,19 +3,29 @@
 // SHA-256-crypt hash; Phoenix checks the declared password against that hash and keeps no hash of
 // its own — the password never enters the fingerprint, whose stamp sits in the guest's Notes
 // where anyone with VM.Audit can read it (a short unsalted hash there would be crackable).
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { VmGuest } from '../dsl/model.js';
-import { looksLikeCryptHash, parseQemuNet, printQemuNet, verifySha256Crypt } from '../pve/format/index.js';
+import {
+  looksLikeCryptHash,
+  parseQemuNet,
+  printQemuNet,
+  sha256Crypt,
+  verifySha256Crypt,
+} from '../pve/format/index.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
-import { must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+import { canonicalTags, must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
 import { isFirewallDrift } from './firewall.js';
 import { firewallDrift, firewallFileText, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
 
 export function vmNetString(g: VmGuest): string {
-  return g.mac ? `virtio=${g.mac},bridge=${g.bridge}` : `virtio,bridge=${g.bridge}`;
+  const nic = g.mac ? `virtio=${g.mac},bridge=${g.bridge}` : `virtio,bridge=${g.bridge}`;
+  // pve-firewall builds a guest's rules only for NICs with `firewall=1` (`next if !$net->{firewall}`,
+  // pve-firewall src/PVE/Firewall.pm:4386, 4434, 4526): without it the `.fw` file is never enforced.
+  return g.firewall?.enabled ? `${nic},firewall=1` : nic;
 }
 
 /** Without a declared MAC, keep the VM's current one (a new MAC breaks DHCP reservations). */
@@ -44,7 +54,7 @@ export function vmDeclared(g: VmGuest): Record<string, string | undefined> {
     ipconfig0: ipconfigString(g),
     nameserver: g.cloudInit.nameserver,
     searchdomain: g.cloudInit.searchdomain,
-    tags: g.tags?.length ? g.tags.join(';') : undefined,
+    tags: g.tags?.length ? canonicalTags(g.tags) : undefined,
   };
 }
 
@@ -71,16 +81,10 @@ function compare(key: string, host: string | undefined, want: string): boolean {
     const g = parseQemuNet(want);
     if (!h || !g) return true;
     if (h.rest.bridge !== g.rest.bridge || h.model !== g.model) return true;
+    if ((h.rest.firewall === '1') !== (g.rest.firewall === '1')) return true;
     return g.macaddr !== undefined && g.macaddr.toLowerCase() !== (h.macaddr ?? '').toLowerCase();
   }
-  if (key === 'tags')
-    return (
-      (host ?? '')
-        .split(/[;, ]+/)
-        .filter(Boolean)
-        .sort()
-        .join(';') !== want.split(';').sort().join(';')
-    );
+  if (key === 'tags') return canonicalTags(host) !== canonicalTags(want);
   if (key === 'ipconfig0' || key === 'startup')
     return host === undefined || propsDiffer(host, want) || propsDiffer(want, host);
   return host !== want;
@@ -130,10 +134,23 @@ function setArgs(ctx: TargetContext, obs: Observation): string[] {
   // rebuild does not re-hash it with a new salt.
   const sendPassword =
     obs.kind === 'drift' ? obs.drifts.some((d) => d.field === 'cipassword') : obs.kind === 'missing';
-  if (sendPassword && g.cloudInit.password) set.push('--cipassword', g.cloudInit.password);
+  if (sendPassword && g.cloudInit.password) set.push('--cipassword', cryptPassword(g.cloudInit.password));
   const args = ['set', String(g.vmid), ...set];
   if (del.length) args.push('--delete', del.join(','));
   return args;
+}
+
+/**
+ * The password as Proxmox would store it, so the clear text never appears in a command line (the
+ * host's process list, sshd/auditd logs): qemu-server stores a value that already is a crypt hash
+ * as given, and hashes anything else with a random-salt `$5$` itself (API2/Qemu.pm:2530-2536,
+ * PVE::Tools::encrypt_pw), which is what this does on this side.
+ */
+export function cryptPassword(password: string): string {
+  if (looksLikeCryptHash(password)) return password;
+  const alphabet = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  const salt = [...randomBytes(16)].map((b) => alphabet[b & 63]).join('');
+  return sha256Crypt(password, `$5$${salt}`)!;
 }
 
 // Checking a password against a SHA-256-crypt hash costs 5000 digests (~10 ms): once per hash and

@@ -24,7 +24,6 @@ function phoenix(...args: string[]) {
 describe('phoenix check', () => {
   it('prints one line per guest and exits 0 for a valid config', () => {
     const r = phoenix('check', '--config', fixture('basic/phoenix.config.ts'));
-    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(5);
@@ -34,8 +33,15 @@ describe('phoenix check', () => {
     expect(lines[2]).toMatch(
       /^vm {2}1001 Portainer +clone of 9000 +4 cores 8192 MiB +features: docker +depends on: 103$/,
     );
-    expect(lines[3]).toContain('template  from noble-server-cloudimg-amd64.img');
+    expect(lines[3]).toContain('template  from noble-server-cloudimg-amd64.qcow2');
     expect(lines[4]).toBe(`${fixture('basic/phoenix.config.ts')}: 4 guests, valid`);
+  });
+
+  it('warns, without failing, that a VM image provisioned through the agent must contain qemu-guest-agent', () => {
+    const r = phoenix('check', '--config', fixture('basic/phoenix.config.ts'));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: guests.9000.image: the image must contain qemu-guest-agent');
+    expect(r.stderr).toContain('fix: use an image with the agent installed');
   });
 
   it('exits 2 naming guest, field and the undeclared id, with file:line and the source line', () => {
@@ -111,7 +117,7 @@ describe('phoenix check', () => {
       fs.writeFileSync(
         file,
         `export default { storages: { vmd: { type: 'dir', content: ['images', 'import'] } }, guests: {
-  9000: { kind: 'vm', name: 'ci', image: 'vmd:import/noble.img', storage: 'vmd', bridge: 'vmbr0',
+  9000: { kind: 'vm', name: 'ci', image: 'vmd:import/noble.qcow2', storage: 'vmd', bridge: 'vmbr0',
     cloudInit: { user: 'ops', password: 'hunter2-secret', sshKeys: ['ssh-ed25519 AAAAC3secretkey ops@x'] } },
 } };\n`,
       );

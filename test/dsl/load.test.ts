@@ -41,7 +41,7 @@ describe('loadConfig', () => {
   it('loads a config outside the repository, with relative imports', async () => {
     write(
       'elsewhere/guests.ts',
-      `import { lxc } from 'phoenix-pve';\nexport const base = lxc({ name: 'base', ostemplate: 'local:vztmpl/debian-12.tar.zst', rootfs: { storage: 'tank', sizeGb: 8 } });\n`,
+      `import { lxc } from 'phoenix-pve';\nexport const base = lxc({ name: 'base', template: true, ostemplate: 'local:vztmpl/debian-12.tar.zst', rootfs: { storage: 'tank', sizeGb: 8 } });\n`,
     );
     const file = write(
       'elsewhere/phoenix.config.ts',

@@ -5,6 +5,7 @@ import { lxc, vm } from '../../src/dsl/define.js';
 import type { Diagnostic } from '../../src/dsl/diagnostics.js';
 import type { LxcGuest, VmGuest } from '../../src/dsl/model.js';
 import { validateConfig } from '../../src/dsl/validate.js';
+import { configWarnings } from '../../src/dsl/warnings.js';
 
 const FILE = '/srv/phoenix/phoenix.config.js';
 
@@ -32,7 +33,7 @@ const cloudTemplate = () => ({
   kind: 'vm',
   name: 'ubuntu-cloud',
   template: true,
-  image: 'local:import/noble-server-cloudimg-amd64.img',
+  image: 'local:import/noble-server-cloudimg-amd64.qcow2',
   storage: 'quickOS-vm-disks',
   bridge: 'vmbr0',
   diskGb: 8,
@@ -278,6 +279,73 @@ describe('validateConfig: problems', () => {
     expect(ds[0]?.fix).toBe('use one of "final-form"');
   });
 
+  it('refuses snapshots on a container with bind mounts, naming the mounts and the fix', () => {
+    const ds = problems(
+      config({
+        101: {
+          ...base(),
+          template: false,
+          mounts: [{ hostPath: '/srv/ssl', path: '/etc/ssl/private' }],
+          snapshots: [{ name: 'configured', after: 'config' }],
+        },
+        // ZFS volumes are storage volumes: they can be snapshotted.
+        102: {
+          ...base(),
+          name: 'zfs',
+          template: false,
+          net: [],
+          zfsVolumes: [{ name: 'data', storage: 'quickOS-lxc-disks', sizeGb: 4, path: '/data' }],
+          snapshots: [{ name: 'configured', after: 'config' }],
+        },
+      }),
+    );
+    expect(ds.map((d) => d.path)).toEqual(['guests.101.snapshots']);
+    expect(ds[0]?.message).toContain('bind mounts (/srv/ssl) cannot be snapshotted');
+    expect(ds[0]?.fix).toContain('remove the snapshots');
+  });
+
+  it('refuses a cloud image Proxmox cannot import, and accepts .qcow2, .raw, .vmdk and host paths', () => {
+    const image = (img: string) =>
+      problems(config({ 9000: { ...cloudTemplate(), image: img } })).filter(
+        (d) => d.path === 'guests.9000.image',
+      );
+    expect(image('local:import/noble-server-cloudimg-amd64.img')[0]).toMatchObject({
+      fix: expect.stringContaining('"local:import/noble-server-cloudimg-amd64.qcow2"'),
+    });
+    expect(image('local:iso/noble.qcow2')[0]?.message).toContain('not a volume of content import');
+    for (const ok of ['local:import/a.qcow2', 'local:import/a.raw', 'local:import/a.vmdk', '/root/a.img'])
+      expect(image(ok), ok).toEqual([]);
+  });
+
+  it('refuses to clone a container that is not a template without a snapshot (it runs once built)', () => {
+    const source = { ...base(), template: false, net: [], snapshots: [{ name: 'ready', after: 'features' }] };
+    const ds = problems(config({ 900: source, 101: { kind: 'lxc', name: 'a', cloneFrom: 900 } }));
+    expect(ds.map((d) => d.path)).toEqual(['guests.101.cloneFrom']);
+    expect(ds[0]?.fix).toContain('add cloneSnapshot: "ready"');
+  });
+
+  it('warns that a custom idmap leaves files the root disk already holds as nobody/nogroup, and about unfiltered NICs', () => {
+    const r = validateConfig(
+      config({
+        900: base(),
+        101: {
+          kind: 'lxc',
+          name: 'web',
+          cloneFrom: 900,
+          idmap: [{ type: 'gid', containerId: 33, hostId: 33, size: 1 }],
+          net: [{ name: 'eth0', bridge: 'vmbr0', ip: 'dhcp', firewall: false }],
+          firewall: { enabled: true, rules: [] },
+        },
+      }),
+      FILE,
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const ws = configWarnings(r.value);
+    expect(ws.map((w) => w.path)).toEqual(['guests.101.idmap', 'guests.101.net.0.firewall']);
+    expect(ws[0]?.message).toContain('gid 33');
+    expect(ws[0]?.message).toContain('nobody/nogroup');
+  });
+
   it('rejects hostnames and snapshot names Proxmox rejects', () => {
     const ds = problems(
       config({
@@ -440,7 +508,7 @@ describe('validateConfig: problems', () => {
           ostemplate: 'nas:vztmpl/x.tar.zst',
           zfsVolumes: [{ name: 'models', storage: 'quickOS-vm-disks', sizeGb: 50, path: '/models' }],
         },
-        9000: { ...cloudTemplate(), storage: 'local', image: 'quickOS-vm-disks:import/x.img' },
+        9000: { ...cloudTemplate(), storage: 'local', image: 'quickOS-vm-disks:import/x.qcow2' },
       }),
     );
     expect(at(ds, 'guests.900.features.1')[0]).toMatchObject({ message: 'feature "nvidia" is not declared' });
@@ -448,7 +516,7 @@ describe('validateConfig: problems', () => {
     expect(at(ds, 'guests.900.ostemplate')[0]?.message).toBe('storage "nas" is not declared');
     expect(at(ds, 'guests.900.zfsVolumes.0.storage')[0]?.message).toContain('does not hold rootdir');
     expect(at(ds, 'guests.9000.storage')[0]?.message).toContain('does not hold images');
-    expect(at(ds, 'guests.9000.image')[0]?.message).toContain('does not hold import or iso');
+    expect(at(ds, 'guests.9000.image')[0]?.message).toContain('does not hold import');
   });
 
   it('requires what a new guest is created from', () => {

@@ -1,4 +1,5 @@
-// The cloud-init password (finding F17): Proxmox stores it as SHA-256-crypt, Phoenix checks the
+// The cloud-init password (finding F17): Proxmox stores it as SHA-256-crypt, Phoenix sends only such a
+// hash (never the clear text in a command line), checks the
 // declared password against that hash and keeps none of its own — so the stamp in the VM's Notes
 // (readable with VM.Audit) does not depend on the password at all. Through the real CLI on the
 // simulator; the config reads the password from the environment.
@@ -25,7 +26,7 @@ export default defineConfig({
   guests: {
     9000: vm({
       name: 'tpl-vm',
-      image: 'local:import/noble-server-cloudimg-amd64.img',
+      image: 'local:import/noble-server-cloudimg-amd64.qcow2',
       storage: 'local-lvm',
       bridge: 'vmbr0',
       cloudInit: { user: 'phoenix', password },
@@ -71,13 +72,19 @@ function build(pw: string): { stdout: string; stderr: string } {
   return r;
 }
 
+/** What a `--cipassword` argument was: the hash of a known password, or (a leak) anything else. */
+const shown = (value: string | undefined) => {
+  const pw = [PW1, PW2].find((x) => value?.startsWith('$5$') && verifySha256Crypt(x, value));
+  return pw ? `hash of ${pw}` : `not a hash: ${value}`;
+};
+
 /** `qm set <vmid>` calls that carried a password since call number `from`. */
 const passwordSets = (from: number) =>
   p
     .calls()
     .slice(from)
     .filter((c) => c.cmd === 'qm' && c.args[0] === 'set' && c.args.includes('--cipassword'))
-    .map((c) => ({ vmid: c.args[1], value: c.args[c.args.indexOf('--cipassword') + 1] }));
+    .map((c) => ({ vmid: c.args[1], value: shown(c.args[c.args.indexOf('--cipassword') + 1]) }));
 
 describe('the VM cloud-init password', { timeout: 240_000 }, () => {
   beforeAll(() => {
@@ -85,14 +92,14 @@ describe('the VM cloud-init password', { timeout: 240_000 }, () => {
     writeFileSync(path.join(p.dir, 'phoenix.config.ts'), CONFIG);
   });
 
-  it('is stored as real SHA-256-crypt, and a rebuild is a no-op', () => {
+  it('is sent and stored as SHA-256-crypt, never as clear text, and a rebuild is a no-op', () => {
     build(PW1);
     const hash = storedHash(1001);
-    expect(hash).toMatch(/^\$5\$[./0-9A-Za-z]{8}\$[./0-9A-Za-z]{43}$/);
+    expect(hash).toMatch(/^\$5\$[./0-9A-Za-z]{8,16}\$[./0-9A-Za-z]{43}$/);
     expect(verifySha256Crypt(PW1, hash)).toBe(true);
     expect(verifySha256Crypt(PW2, hash)).toBe(false);
     // The clone inherited the template's hash, which already verifies: the password went out once.
-    expect(passwordSets(0)).toEqual([{ vmid: '9000', value: PW1 }]);
+    expect(passwordSets(0)).toEqual([{ vmid: '9000', value: `hash of ${PW1}` }]);
     expect(configStamp(1001)).toMatch(/^[0-9a-f]{12}\.-$/);
 
     expect(plan(PW1).steps).toEqual([]);
@@ -127,8 +134,8 @@ describe('the VM cloud-init password', { timeout: 240_000 }, () => {
     const b = build(PW2);
     expect(b.stdout + b.stderr).not.toContain(PW2);
     expect(passwordSets(calls)).toEqual([
-      { vmid: '9000', value: PW2 },
-      { vmid: '1001', value: PW2 },
+      { vmid: '9000', value: `hash of ${PW2}` },
+      { vmid: '1001', value: `hash of ${PW2}` },
     ]);
     expect(verifySha256Crypt(PW2, storedHash(1001))).toBe(true);
     // Only the password changed: the stamp in the Notes is the same, so it holds nothing of it.
@@ -149,7 +156,7 @@ describe('the VM cloud-init password', { timeout: 240_000 }, () => {
     ]);
     const calls = p.calls().length;
     build(PW2);
-    expect(passwordSets(calls)).toEqual([{ vmid: '1001', value: PW2 }]);
+    expect(passwordSets(calls)).toEqual([{ vmid: '1001', value: `hash of ${PW2}` }]);
     expect(verifySha256Crypt(PW2, storedHash(1001))).toBe(true);
     expect(plan(PW2).steps).toEqual([]);
   });

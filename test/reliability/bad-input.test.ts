@@ -101,6 +101,11 @@ const CONFIGS: Record<string, string> = {
   '79-rawlxc-newline.ts': '79-rawlxc-newline.ts:23:16: guests.101.rawLxc.0: contains a line break',
   '80-firewall-comment-newline.ts':
     '80-firewall-comment-newline.ts:23:100: guests.101.firewall.rules.0.comment: contains a line break',
+  // What Proxmox itself refuses halfway through a build, refused by check before any host call.
+  '81-snapshots-with-bind-mount.ts':
+    '81-snapshots-with-bind-mount.ts:15:7: guests.102.snapshots: a container with bind mounts (/srv/data) cannot be snapshotted',
+  '82-cloud-image-img.ts':
+    '82-cloud-image-img.ts:12:14: guests.9000.image: "local:import/noble-server-cloudimg-amd64.img": Proxmox imports only .qcow2, .raw or .vmdk',
   // Generated in beforeAll (not committed): 5000 valid guests, then one bad name.
   'huge.mjs': 'guests.30000.name: ',
 };

@@ -92,7 +92,7 @@ ${extra}
 const VM_TEMPLATE = `    9000: vm({
       name: 'tpl-vm',
       template: true,
-      image: 'local:import/noble-server-cloudimg-amd64.img',
+      image: 'local:import/noble-server-cloudimg-amd64.qcow2',
       storage: 'local-lvm',
       bridge: 'vmbr0',
       cloudInit: { user: 'phoenix' },
@@ -384,12 +384,13 @@ describe('SSH runner quoting, through a real sh', () => {
 printf '%s\\n' "$*" >> ${shellQuote(log)}
 while [ "$#" -gt 0 ]; do
   case "$1" in
-    -o) shift 2 ;;
+    -o|-l|-p|-F) shift 2 ;;
+    -n) shift ;;
     -*) echo "fake ssh: unexpected option $1" >&2; exit 255 ;;
     *) break ;;
   esac
 done
-dest="$1"; shift
+shift # the host
 [ "$1" = "--" ] && shift
 line="$*"
 cd ${shellQuote(sandbox)} && exec sh -c "$line"
@@ -411,7 +412,7 @@ cd ${shellQuote(sandbox)} && exec sh -c "$line"
   });
 
   it('every word arrives on the remote side as the same argv element', async () => {
-    const runner = new SshRunner('root@pve-fake');
+    const runner = new SshRunner({ user: 'root', host: 'pve-fake' }, { controlDir: work });
     const printer = 'process.stdout.write(JSON.stringify(process.argv.slice(1)))';
     const r = await runner.run(process.execPath, ['-e', printer, '--', ...NASTY]);
     expect(r.stderr).toBe('');
@@ -421,7 +422,7 @@ cd ${shellQuote(sandbox)} && exec sh -c "$line"
   });
 
   it('file operations take hostile paths literally (read, write, create-exclusive, remove)', async () => {
-    const runner = new SshRunner('root@pve-fake');
+    const runner = new SshRunner({ user: 'root', host: 'pve-fake' }, { controlDir: work });
     for (const [i, name] of [
       'a b',
       "it's",

@@ -45,7 +45,7 @@ export default defineConfig({
     9000: vm({
       name: 'tpl-vm',
       template: true,
-      image: 'local:import/noble-server-cloudimg-amd64.img',
+      image: 'local:import/noble-server-cloudimg-amd64.qcow2',
       storage: 'local-lvm',
       bridge: 'vmbr0',
       cloudInit: { user: 'phoenix', password, sshKeys },

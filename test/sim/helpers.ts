@@ -126,7 +126,7 @@ export function vmTemplate(sim: Sim, vmid = 9000, storage = 'local-lvm'): void {
       '--agent',
       '1',
     ],
-    ['disk', 'import', String(vmid), '/var/lib/vz/import/noble-server-cloudimg-amd64.img', storage],
+    ['disk', 'import', String(vmid), '/var/lib/vz/import/noble-server-cloudimg-amd64.qcow2', storage],
     [
       'set',
       String(vmid),

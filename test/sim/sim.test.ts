@@ -306,7 +306,7 @@ describe('phoenix sim and ensureSimHost', () => {
     expect(JSON.parse(run('show', '--json').stdout).guests).toEqual([]);
     const lists = sim.run('pvesm', ['list', 'local']).stdout;
     expect(lists).toContain('local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst');
-    expect(lists).toContain('local:import/noble-server-cloudimg-amd64.img');
+    expect(lists).toContain('local:import/noble-server-cloudimg-amd64.qcow2');
   });
 
   it('adds what a config needs, or only reports it in strict mode', () => {

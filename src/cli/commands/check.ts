@@ -1,8 +1,10 @@
 // `phoenix check [--config <file>]`: load and validate the config, print one line per guest.
 // Exit 0 when valid, 2 when not (every problem listed, with file:line and the fix).
 import type { Command } from 'commander';
+import { formatDiagnostics } from '../../dsl/diagnostics.js';
 import { loadConfig } from '../../dsl/load.js';
 import type { Config, Guest } from '../../dsl/model.js';
+import { configWarnings } from '../../dsl/warnings.js';
 import { configOption, EXIT_BAD_CONFIG, loadConfigOrExit } from '../options.js';
 
 /**
@@ -81,6 +83,11 @@ export function registerCheck(program: Command): void {
     if (!config) return;
     const lines = summarize(config);
     process.stdout.write(`${lines.join('\n')}\n`);
+    const warnings = configWarnings(config);
+    if (warnings.length)
+      process.stderr.write(
+        `${formatDiagnostics(warnings, { cwd: process.cwd() }).replace(/^(?=\S)/gm, 'warning: ')}\n`,
+      );
     const n = config.guests.size;
     process.stdout.write(`${flags.config}: ${n} guest${n === 1 ? '' : 's'}, valid\n`);
   });

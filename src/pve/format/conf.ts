@@ -39,7 +39,12 @@ export function emptyConf(): GuestConf {
   return { main: emptySection(), special: {}, snapshots: {} };
 }
 
-const KEY_RE = /^([a-z][a-z_]*\d*):\s*(.+?)\s*$/;
+// pve-container parse_pct_config: `^([a-z][a-z_]*\d*):`; qemu-server parse_vm_config also allows
+// `-` (QemuServer.pm:2044, for keys like `amd-sev`, `intel-tdx`).
+const KEY_RE: Record<GuestKind, RegExp> = {
+  lxc: /^([a-z][a-z_]*\d*):\s*(.+?)\s*$/,
+  qemu: /^([a-z][a-z_-]*\d*):\s*(.+?)\s*$/,
+};
 const LXC_RAW_RE = /^(lxc\.[a-z0-9_\-.]+)(:|\s*=)\s*(.*?)\s*$/;
 const SNAP_RE = /^\[([a-z][a-z0-9_-]+)\]\s*$/i;
 
@@ -91,7 +96,7 @@ export function parseGuestConf(text: string, kind: GuestKind): GuestConf {
         continue;
       }
     }
-    const kv = KEY_RE.exec(line);
+    const kv = KEY_RE[kind].exec(line);
     if (kv) {
       if (kv[1] === 'description') section.description = decodeText(kv[2]!);
       else section.props[kv[1]!] = kv[2]!;
