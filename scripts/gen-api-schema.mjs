@@ -217,7 +217,10 @@ const cli = {
 const paths = {};
 for (const [path, byMethod] of Object.entries(schema.endpoints)) {
   paths[path] = Object.fromEntries(
-    Object.keys(byMethod).map((m) => [m, byMethod[m].returns?.links?.find((l) => l.rel === 'child')?.href ?? null]),
+    Object.keys(byMethod).map((m) => [
+      m,
+      byMethod[m].returns?.links?.find((l) => l.rel === 'child')?.href ?? null,
+    ]),
   );
 }
 

@@ -123,7 +123,8 @@ export class LocalRunner implements CommandRunner {
  * `pct exec` with a clean environment. pct keeps the caller's environment by default
  * (`keep-env` defaults to 1 even in PVE 9, pve-container src/PVE/CLI/pct.pm:226-240, a FIXME):
  * Phoenix's own variables, or the locale ssh forwards, would otherwise reach every script in the
- * guest. `--keep-env 0` makes pct run `lxc-attach --clear-env` (pct.pm:251).
+ * guest. `--keep-env 0` makes pct run `lxc-attach --clear-env` (pct.pm:251); the option exists since
+ * pve-container 5.0.9 (debian/changelog, 2024-03: PVE 8.2 and 9).
  */
 export function guestCleanEnv(cmd: string, args: readonly string[]): string[] {
   if (cmd !== 'pct' || args[0] !== 'exec' || args.length < 2) return [...args];
@@ -279,10 +280,10 @@ export class SshRunner implements CommandRunner {
     return remote;
   }
 
+  /** Best effort, as before: a lock or record left behind by a lost connection is taken over later. */
   async removeFile(hostPath: string): Promise<void> {
     this.calls.writes++;
-    const r = await this.ssh(['rm', '-f', '--', hostPath], { read: false });
-    if (r.transport) throw new Error(`cannot remove ${hostPath} on ${this.label}: ${r.stderr.trim()}`);
+    await this.ssh(['rm', '-f', '--', hostPath], { read: false });
   }
 }
 
@@ -343,13 +344,14 @@ export function packageRoot(): string {
 }
 
 /** The simulator: local commands, with the fake `pct`/`qm`/`pvesh`/`pvesm` first on PATH. */
-export function simRunner(simRoot: string): LocalRunner {
+export function simRunner(simRoot: string, extraEnv: Record<string, string> = {}): LocalRunner {
   const root = path.resolve(simRoot);
   // PHOENIX_SIM_BIN points at another build of the simulator's commands (testing a fix).
   const binDir = process.env.PHOENIX_SIM_BIN ?? path.join(packageRoot(), 'bin', 'sim');
   const env: Record<string, string> = {
     PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
     PHOENIX_SIM_ROOT: root,
+    ...extraEnv,
   };
   return new LocalRunner(`sim:${simRoot}`, root, env);
 }

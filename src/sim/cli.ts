@@ -281,7 +281,13 @@ function run(ctx: Ctx, cmd: string, argv: string[]): void {
 }
 
 /** pvesh's commands and the HTTP method each calls (pve-manager PVE/CLI/pvesh.pm:79-84, 666-672). */
-const PVESH_METHOD: Record<string, string> = { ls: 'GET', get: 'GET', set: 'PUT', create: 'POST', delete: 'DELETE' };
+const PVESH_METHOD: Record<string, string> = {
+  ls: 'GET',
+  get: 'GET',
+  set: 'PUT',
+  create: 'POST',
+  delete: 'DELETE',
+};
 
 /**
  * `pvesh ls|get|set|create|delete <api_path> [OPTIONS] [FORMAT_OPTIONS]`. A path without a handler
@@ -295,16 +301,19 @@ function pvesh(ctx: Ctx, argv: string[]): void {
   const sub = argv[0];
   const method = sub === undefined ? undefined : PVESH_METHOD[sub];
   if (!sub || !method) {
-    io.err(`ERROR: ${sub ? `unknown command 'pvesh ${sub}'` : 'no command specified'}\nUSAGE: pvesh <COMMAND> [ARGS] [OPTIONS]\n`);
+    io.err(
+      `ERROR: ${sub ? `unknown command 'pvesh ${sub}'` : 'no command specified'}\nUSAGE: pvesh <COMMAND> [ARGS] [OPTIONS]\n`,
+    );
     for (const name of ['create', 'delete', 'get', 'ls', 'set', 'usage']) io.err(`       pvesh ${name}\n`);
     ctx.exit = 255;
     return;
   }
   const path = argv[1];
   const usage = `pvesh ${sub} <api_path> [OPTIONS] [FORMAT_OPTIONS]`;
-  if (!path || path.startsWith('-')) withUsage(usage, () => {
-    throw new UsageError('not enough arguments');
-  });
+  if (!path || path.startsWith('-'))
+    withUsage(usage, () => {
+      throw new UsageError('not enough arguments');
+    });
   const h = findHandler(method, path!);
   if (!h) {
     if (sub === 'ls') throw new PveDie(`no such resource '${path}'`);
@@ -326,7 +335,8 @@ function pvesh(ctx: Ctx, argv: string[]): void {
   const apiParams = Object.fromEntries(Object.entries(params).filter(([k]) => !FORMAT_PROPS[k]));
   const errors = validateParams({ ...apiParams, ...h.vars }, props);
   for (const [k, v] of Object.entries(params)) {
-    if (FORMAT_PROPS[k] && typeof v === 'string') Object.assign(errors, validateParams({ [k]: v }, { [k]: FORMAT_PROPS[k]! }));
+    if (FORMAT_PROPS[k] && typeof v === 'string')
+      Object.assign(errors, validateParams({ [k]: v }, { [k]: FORMAT_PROPS[k]! }));
   }
   if (Object.keys(errors).length)
     withUsage(usage, () => {

@@ -1,6 +1,12 @@
 // Operations pct and qm share through pve-guest-common (AbstractConfig, GuestHelpers):
 // snapshots, the snapshot tree listing, pending changes.
-import { type ConfSection, cloneSection, encodeText, type GuestKind, parseProps } from '../pve/format/index.js';
+import {
+  type ConfSection,
+  cloneSection,
+  encodeText,
+  type GuestKind,
+  parseProps,
+} from '../pve/format/index.js';
 import type { Ctx } from './context.js';
 import { PveDie } from './errors.js';
 import { checkLock, DRIVE_RE, isTemplate, lxcMountpoints, nowS } from './guest.js';

@@ -82,20 +82,19 @@ export function execInGuest(
   return res;
 }
 
-function guestFs(ctx: Ctx, vmid: number): GuestFs {
+/** A guest's files; /etc/hostname holds the name the CT had at its last start (see Runtime.hostname). */
+export function guestFsOf(ctx: Ctx, vmid: number): GuestFs {
   const kind = ctx.host.confExists('lxc', vmid) ? 'lxc' : 'qemu';
   const sec = ctx.host.loadConf(kind, vmid).main;
-  const hostname = sec.props.hostname ?? sec.props.name ?? (kind === 'lxc' ? `CT${vmid}` : `VM${vmid}`);
+  const hostname =
+    ctx.host.runtime(vmid).hostname ??
+    sec.props.hostname ??
+    sec.props.name ??
+    (kind === 'lxc' ? `CT${vmid}` : `VM${vmid}`);
   return new GuestFs(ctx.host, vmid, { '/etc/hostname': `${hostname}\n` });
 }
 
-function answer(
-  ctx: Ctx,
-  vmid: number,
-  argv: string[],
-  via: string,
-  stdin: () => string,
-): ExecResult {
+function answer(ctx: Ctx, vmid: number, argv: string[], via: string, stdin: () => string): ExecResult {
   const line = argv.join(' ');
   for (const r of readJson<ExecRule[]>(ctx.host.simPath('exec-rules.json'), [])) {
     if (r.vmid !== undefined && r.vmid !== vmid) continue;
@@ -104,7 +103,7 @@ function answer(
     if (r.readsStdin) stdin();
     return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exit: r.exit ?? 0 };
   }
-  const fs = guestFs(ctx, vmid);
+  const fs = guestFsOf(ctx, vmid);
   const [program = '', ...args] = argv;
   if (via === 'pct exec' && !fs.which(program)) {
     // lxc-attach: execvp fails, exit 127 for ENOENT (lxc src/lxc/attach.c:1832-1845,
@@ -191,7 +190,10 @@ const MODEL: Record<string, (c: Call) => ExecResult> = {
     const words = n ? c.args.slice(1) : c.args;
     return ok(`${words.join(' ')}${n ? '' : '\n'}`);
   },
-  hostname: (c) => (c.args.length ? unmodelled(c.vmid, c.argv, 'hostname options') : ok(c.fs.read('/etc/hostname')!.toString())),
+  hostname: (c) =>
+    c.args.length
+      ? unmodelled(c.vmid, c.argv, 'hostname options')
+      : ok(c.fs.read('/etc/hostname')!.toString()),
   test: (c) => testExpr(c, c.args),
   '[': (c) =>
     c.args[c.args.length - 1] === ']' ? testExpr(c, c.args.slice(0, -1)) : fail("[: missing ']'\n", 2),
@@ -222,12 +224,15 @@ const MODEL: Record<string, (c: Call) => ExecResult> = {
     if (isResult(abs)) return abs;
     let err = '';
     for (const [i, dir] of abs.entries()) {
-      const chain = f.set.has('p') ? dir.split('/').map((_, j, a) => a.slice(0, j + 1).join('/') || '/') : [dir];
+      const chain = f.set.has('p')
+        ? dir.split('/').map((_, j, a) => a.slice(0, j + 1).join('/') || '/')
+        : [dir];
       for (const d of chain) {
         const r = c.fs.mkdir(d);
         if (r === 'exists' && (f.set.has('p') ? c.fs.kind(d) === 'dir' : false)) continue;
         if (r === 'ok') continue;
-        const why = r === 'exists' ? 'File exists' : r === 'notdir' ? 'Not a directory' : 'No such file or directory';
+        const why =
+          r === 'exists' ? 'File exists' : r === 'notdir' ? 'Not a directory' : 'No such file or directory';
         err += `mkdir: cannot create directory '${f.rest[i]}': ${why}\n`;
         break;
       }
@@ -258,7 +263,8 @@ const MODEL: Record<string, (c: Call) => ExecResult> = {
     let err = '';
     for (const [i, p] of abs.entries()) {
       if (c.fs.kind(p)) continue;
-      if (c.fs.write(p, '') !== 'ok') err += `touch: cannot touch '${f.rest[i]}': No such file or directory\n`;
+      if (c.fs.write(p, '') !== 'ok')
+        err += `touch: cannot touch '${f.rest[i]}': No such file or directory\n`;
     }
     return fail(err, err ? 1 : 0);
   },
@@ -315,6 +321,10 @@ function shell(c: Call, name: 'bash' | 'sh'): ExecResult {
   if (!abs) return unmodelled(c.vmid, c.argv, `relative script path '${script}'`);
   const k = c.fs.kind(abs);
   if (k === 'file') return ok();
-  if (name === 'bash') return fail(`bash: ${script}: ${k === 'dir' ? 'Is a directory' : 'No such file or directory'}\n`, k === 'dir' ? 126 : 127);
+  if (name === 'bash')
+    return fail(
+      `bash: ${script}: ${k === 'dir' ? 'Is a directory' : 'No such file or directory'}\n`,
+      k === 'dir' ? 126 : 127,
+    );
   return fail(`sh: 0: cannot open ${script}: No such file\n`, 2);
 }

@@ -6,12 +6,7 @@
 // Neither checks that the guest exists.
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import {
-  type FwRule,
-  type GuestFirewall,
-  parseFirewall,
-  serializeFirewall,
-} from '../pve/format/index.js';
+import { type FwRule, type GuestFirewall, parseFirewall, serializeFirewall } from '../pve/format/index.js';
 import type { Params } from './args.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie, SimGap } from './errors.js';
@@ -66,7 +61,14 @@ function save(ctx: Ctx, vmid: string, fw: GuestFirewall): void {
 /** `cfs_lock_firewall("vm-$vmid", 10, ...)` (src/PVE/Firewall/Helpers.pm:25-35). */
 function locked<T>(ctx: Ctx, vmid: string, fn: () => T): T {
   const shown = `/etc/pve/priv/lock/firewall-vm-${vmid}`;
-  return withFileLock(ctx.host.io, ctx.host.hostPath(`/run/lock/pve-sim/firewall-vm-${vmid}.lock`), shown, 10, false, fn);
+  return withFileLock(
+    ctx.host.io,
+    ctx.host.hostPath(`/run/lock/pve-sim/firewall-vm-${vmid}.lock`),
+    shown,
+    10,
+    false,
+    fn,
+  );
 }
 
 function apiRule(rule: FwRule): Record<string, unknown> {
@@ -117,11 +119,16 @@ function verifyRule(rule: FwRule): void {
     if (!rule.macro && !['ACCEPT', 'DROP', 'REJECT'].includes(rule.action))
       err('action', `unknown action '${rule.action}'`);
   } else if (rule.type !== 'group') err('type', `unknown rule type '${rule.type}'`);
-  if (rule.iface && !/^net\d+$/.test(rule.iface)) err('iface', "value does not match the regex pattern 'net\\d+'");
+  if (rule.iface && !/^net\d+$/.test(rule.iface))
+    err('iface', "value does not match the regex pattern 'net\\d+'");
   if (rule.macro) throw new SimGap(`firewall macro '${rule.macro}' is not modelled`);
   if (rule.dport && !rule.proto) err('proto', "missing property - 'dport' requires this property");
   if (rule.sport && !rule.proto) err('proto', "missing property - 'sport' requires this property");
-  if ((rule.dport || rule.sport) && rule.proto && !['tcp', 'udp', 'udplite', 'sctp', 'dccp'].includes(rule.proto))
+  if (
+    (rule.dport || rule.sport) &&
+    rule.proto &&
+    !['tcp', 'udp', 'udplite', 'sctp', 'dccp'].includes(rule.proto)
+  )
     err(rule.dport ? 'dport' : 'sport', `protocol '${rule.proto}' does not support ports`);
 }
 
@@ -178,10 +185,13 @@ export function firewallApi(ctx: Ctx, method: string, template: string, p: Param
           fw.rules = next;
         } else {
           copyRuleData(rule, p);
-          for (const d of String(p.delete ?? '').split(/[,;\s]+/).filter(Boolean)) {
+          for (const d of String(p.delete ?? '')
+            .split(/[,;\s]+/)
+            .filter(Boolean)) {
             const f = FIELDS.find(([api]) => api === d);
             if (d === 'enable') rule.enable = true;
-            else if (f && d !== 'type' && d !== 'action') delete (rule as unknown as Record<string, unknown>)[f[1]];
+            else if (f && d !== 'type' && d !== 'action')
+              delete (rule as unknown as Record<string, unknown>)[f[1]];
           }
           verifyRule(rule);
         }
@@ -206,7 +216,9 @@ export function firewallApi(ctx: Ctx, method: string, template: string, p: Param
       return locked(ctx, vmid, () => {
         const fw = load(ctx, vmid);
         assertDigest(p.digest, optionsDigest(fw.options));
-        for (const d of String(p.delete ?? '').split(/[,;\s]+/).filter(Boolean)) {
+        for (const d of String(p.delete ?? '')
+          .split(/[,;\s]+/)
+          .filter(Boolean)) {
           if (!VM_OPTIONS.includes(d)) throw new ParamError({ delete: `no such option '${d}'` });
           delete fw.options[d];
         }

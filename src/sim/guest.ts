@@ -93,3 +93,35 @@ export function uniqueTags(value: string): string {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return [...new Set(sorted)].join(';');
 }
+
+/** The fields `vmstatus` of pct and qm share: uptime, zero counters, and template/lock/tags/pid when set. */
+export function commonStatus(
+  rt: { status: string; startedAt?: number; pid?: number },
+  sec: ConfSection,
+): Record<string, string | number> {
+  const running = rt.status === 'running';
+  const st: Record<string, string | number> = {
+    uptime: running && rt.startedAt ? Math.max(0, Math.floor((Date.now() - rt.startedAt) / 1000)) : 0,
+    cpu: 0,
+    netin: 0,
+    netout: 0,
+    diskread: 0,
+    diskwrite: 0,
+  };
+  if (isTemplate(sec)) st.template = 1;
+  if (sec.props.lock) st.lock = sec.props.lock;
+  if (sec.props.tags) st.tags = sec.props.tags;
+  if (running && rt.pid) st.pid = rt.pid;
+  return st;
+}
+
+/** Frees volumes a failed create/clone allocated; failures are ignored, as Proxmox's clean-up does. */
+export function freeBestEffort(free: (volid: string) => void, volids: string[]): void {
+  for (const volid of volids) {
+    try {
+      free(volid);
+    } catch {
+      // best effort
+    }
+  }
+}

@@ -56,7 +56,9 @@ const BASE_PROGRAMS = [
   ),
 ].map((p) => `/usr/bin/${p}`);
 
-const BASE_SBIN = 'useradd usermod userdel groupadd chpasswd ip sysctl ldconfig'.split(' ').map((p) => `/usr/sbin/${p}`);
+const BASE_SBIN = 'useradd usermod userdel groupadd chpasswd ip sysctl ldconfig'
+  .split(' ')
+  .map((p) => `/usr/sbin/${p}`);
 
 /** `PATH` lxc-attach sets when the environment is cleared (lxc src/lxc/attach.c, `--clear-env`). */
 export const GUEST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];

@@ -39,6 +39,12 @@ export interface Runtime {
   prevStatus?: 'running' | 'stopped';
   /** Epoch ms of conversion to template. */
   templateAt?: number;
+  /**
+   * The hostname a CT's /etc/hostname got at its last start: `pct set --hostname` is fast-plug
+   * (config only, pve-container src/PVE/LXC/Config.pm:1612-1622); the file inside is rewritten by
+   * the next start's `pre_start_hook` → `set_hostname` (src/PVE/LXC/Setup/Base.pm:695-703).
+   */
+  hostname?: string;
 }
 
 export const DIR_NAME: Record<GuestKind, string> = { lxc: 'lxc', qemu: 'qemu-server' };

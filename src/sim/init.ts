@@ -1,7 +1,15 @@
 // Creating, resetting, describing and topping up the simulated host (node `pve` with the
 // storages of a default install plus those the legacy fleet uses, an Ubuntu 24.04 LXC template
 // and the Ubuntu noble cloud image).
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   parseStorageCfg,

@@ -1,5 +1,5 @@
-// The latency model: seconds per operation at speed 1 (SEMANTICS.md §7; most numbers there are
-// guesses, chosen mid-range). Exported so benchmarks can compute critical-path bounds from the
+// The latency model: seconds per operation at speed 1 (estimates, chosen mid-range: Proxmox's
+// source says nothing about durations). Exported so benchmarks can compute critical-path bounds from the
 // same table the simulator sleeps by.
 import { sleepMs } from './io.js';
 

@@ -1,5 +1,5 @@
 // `pct`: the LXC commands an orchestrator uses, with pve-container's checks, messages, locks
-// and effects (SEMANTICS.md §3). Each function gets validated parameters and runs as the API
+// and effects (pve-container src/PVE/API2/LXC.pm, src/PVE/LXC/Config.pm, src/PVE/CLI/pct.pm). Each function gets validated parameters and runs as the API
 // method would in CLI mode (tasks synchronous, output teed to stdout).
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,11 +21,21 @@ import {
 } from '../pve/format/index.js';
 import { type Params, paramNum, paramStr } from './args.js';
 import { listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
-import { execInGuest } from './exec.js';
-import { GuestFs } from './guestfs.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
-import { checkLock, isTemplate, lxcVolumes, mpType, normBool, randomMac, uniqueTags } from './guest.js';
+import { execInGuest, guestFsOf } from './exec.js';
+import {
+  checkLock,
+  commonStatus,
+  freeBestEffort,
+  isTemplate,
+  lxcVolumes,
+  mpType,
+  normBool,
+  randomMac,
+  uniqueTags,
+} from './guest.js';
+import { GuestFs } from './guestfs.js';
 import { readText } from './io.js';
 import { lookupProp, methodProps } from './schema.js';
 import { splitVolid } from './storage.js';
@@ -127,7 +137,7 @@ function allocMountpoint(
   return printPropertyString(props, key === 'rootfs' ? LXC_ROOTFS : LXC_MP);
 }
 
-/** The storage of a new volume must hold container directories (trap 3, 10). */
+/** The storage of a new volume must hold container directories (pve-container src/PVE/LXC.pm `$NEW_DISK_RE` callers; `rootdir` content). */
 function checkNewVolumeStorage(ctx: Ctx, value: string, defaultStorage?: string): void {
   let volume = parseProps(value, 'volume').volume ?? '';
   if (/^\d+(\.\d+)?$/.test(volume) && defaultStorage) volume = `${defaultStorage}:${volume}`;
@@ -258,13 +268,7 @@ export function pctCreate(ctx: Ctx, p: Params): void {
         ctx.host.writeConf('lxc', vmid, conf);
       } catch (e) {
         // Proxmox destroys the disks, removes the config and the firewall file.
-        for (const volid of allocated) {
-          try {
-            ctx.storage.free(volid);
-          } catch {
-            // best effort, as in Proxmox
-          }
-        }
+        freeBestEffort((v) => ctx.storage.free(v), allocated);
         ctx.host.removeConf('lxc', vmid);
         throw new PveDie(`unable to create CT ${vmid} - ${(e as Error).message}`);
       }
@@ -397,13 +401,7 @@ export function pctClone(ctx: Ctx, p: Params): void {
       ctx.host.writeConf('lxc', newid, newConf);
       removeSourceLock();
     } catch (e) {
-      for (const volid of created) {
-        try {
-          ctx.storage.free(volid);
-        } catch {
-          // best effort
-        }
-      }
+      freeBestEffort((v) => ctx.storage.free(v), created);
       ctx.host.removeConf('lxc', newid);
       removeSourceLock();
       throw new PveDie(`clone failed: ${(e as Error).message}`);
@@ -685,7 +683,11 @@ function startCt(ctx: Ctx, vmid: number, skiplock: boolean): void {
       ctx.out(`${bad}\n`);
       throw new PveDie(`startup for container '${vmid}' failed`);
     }
-    ctx.host.setStatus(vmid, 'running', { startedAt: Date.now(), pid: 10000 + (vmid % 50000) });
+    ctx.host.setStatus(vmid, 'running', {
+      startedAt: Date.now(),
+      pid: 10000 + (vmid % 50000),
+      hostname: hostnameOf(conf.main, vmid),
+    });
   });
 }
 
@@ -747,17 +749,8 @@ export function lxcStatus(ctx: Ctx, vmid: number, sec: ConfSection): Record<stri
     disk: running ? Math.trunc(maxdisk / 8) : 0,
     mem: running ? Math.trunc((memory * 1024 * 1024) / 10) : 0,
     swap: 0,
-    uptime: running && rt.startedAt ? Math.max(0, Math.floor((Date.now() - rt.startedAt) / 1000)) : 0,
-    cpu: 0,
-    netin: 0,
-    netout: 0,
-    diskread: 0,
-    diskwrite: 0,
+    ...commonStatus(rt, sec),
   };
-  if (isTemplate(sec)) st.template = 1;
-  if (sec.props.lock) st.lock = sec.props.lock;
-  if (sec.props.tags) st.tags = sec.props.tags;
-  if (running && rt.pid) st.pid = rt.pid;
   return st;
 }
 
@@ -836,7 +829,9 @@ export function pctExec(ctx: Ctx, p: Params): void {
   if (args.length === 0) throw new PveDie('missing command at /usr/share/perl5/PVE/CLI/pct.pm line 246.');
   ctx.sleep('exec');
   // lxc-attach hands pct's own stdin to the command (pct.pm:238-255): reading it waits for EOF.
-  const res = execInGuest(ctx, vmid, args, 'pct exec', () => (ctx.io.stdin?.() ?? Buffer.alloc(0)).toString('utf8'));
+  const res = execInGuest(ctx, vmid, args, 'pct exec', () =>
+    (ctx.io.stdin?.() ?? Buffer.alloc(0)).toString('utf8'),
+  );
   ctx.out(res.stdout);
   ctx.io.err(res.stderr);
   ctx.exit = res.exit;
@@ -867,7 +862,9 @@ export function pctPush(ctx: Ctx, p: Params): void {
       const abs = GuestFs.normalize(dest.startsWith('/') ? dest : `/${dest}`)!;
       const r = new GuestFs(ctx.host, vmid).write(abs, data);
       if (r !== 'ok')
-        throw new PveDie(`failed to create file: ${dest}: ${r === 'isdir' ? 'Is a directory' : 'No such file or directory'}`);
+        throw new PveDie(
+          `failed to create file: ${dest}: ${r === 'isdir' ? 'Is a directory' : 'No such file or directory'}`,
+        );
       const perms = str(p, 'perms');
       const metaPath = ctx.host.simPath('guests', String(vmid), 'files.json');
       const meta = JSON.parse(readText(metaPath) ?? '{}') as Record<string, unknown>;
@@ -901,14 +898,19 @@ export function pctPull(ctx: Ctx, p: Params): void {
         writeFileSync(dest, '');
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new PveDie(`failed to create file: ${dest}: ${code === 'EISDIR' ? 'Is a directory' : 'No such file or directory'}`);
+        throw new PveDie(
+          `failed to create file: ${dest}: ${code === 'EISDIR' ? 'Is a directory' : 'No such file or directory'}`,
+        );
       }
       ctx.faultPoint([vmid]);
       ctx.sleep('push');
-      const fs = new GuestFs(ctx.host, vmid, { '/etc/hostname': `${hostnameOf(ctx.host.loadConf('lxc', vmid).main, vmid)}\n` });
+      const fs = guestFsOf(ctx, vmid);
       const abs = GuestFs.normalize(path.startsWith('/') ? path : `/${path}`)!;
       const kind = fs.kind(abs);
-      if (kind !== 'file') throw new PveDie(`failed to open ${path}: ${kind === 'dir' ? 'Is a directory' : 'No such file or directory'}`);
+      if (kind !== 'file')
+        throw new PveDie(
+          `failed to open ${path}: ${kind === 'dir' ? 'Is a directory' : 'No such file or directory'}`,
+        );
       writeFileSync(dest, fs.read(abs)!);
       const perms = str(p, 'perms');
       if (perms !== undefined) chmodSync(dest, Number.parseInt(perms, 8));

@@ -25,7 +25,12 @@ const DEFAULT_INDEX: Appliance[] = [
   ['ubuntu-22.04-standard_22.04-1_amd64.tar.zst', 'amd64'],
   ['ubuntu-24.04-standard_24.04-2_amd64.tar.zst', 'amd64'],
   ['alpine-3.22-default_20250617_amd64.tar.xz', 'amd64'],
-].map(([template, architecture]) => ({ section: 'system', template: template!, architecture: architecture!, type: 'lxc' }));
+].map(([template, architecture]) => ({
+  section: 'system',
+  template: template!,
+  architecture: architecture!,
+  type: 'lxc',
+}));
 
 function index(ctx: Ctx): Appliance[] {
   return readJson<Appliance[]>(ctx.host.simPath('aplinfo.json'), DEFAULT_INDEX);
@@ -59,7 +64,9 @@ export function pveamDownload(ctx: Ctx, p: Params): void {
     throw new PveDie(`unknown template type '${appliance.type}'`);
   const base = vztmplStorage(ctx, sid, `storage '${sid}' does not support templates`);
   ctx.task(false, () => {
-    ctx.out(`downloading http://download.proxmox.com/images/system/${template} to ${join(base, 'template/cache', template)}\n`);
+    ctx.out(
+      `downloading http://download.proxmox.com/images/system/${template} to ${join(base, 'template/cache', template)}\n`,
+    );
     ctx.faultPoint([]);
     ctx.sleep('pctCreate');
     const file = ctx.host.hostPath(join(base, 'template/cache', template));
@@ -76,5 +83,7 @@ export function pveamList(ctx: Ctx, p: Params): void {
   vztmplStorage(ctx, sid, 'Storage does not support templates!');
   ctx.out(`${'NAME'.padEnd(60)} ${'SIZE'.padEnd(6)}\n`);
   for (const f of ctx.storage.files(ctx.storage.get(sid), 'vztmpl'))
-    ctx.out(`${`${sid}:vztmpl/${f.name}`.padEnd(60)} ${(placeholderSize('vztmpl', f.size) / (1024 * 1024)).toFixed(2)}MB\n`);
+    ctx.out(
+      `${`${sid}:vztmpl/${f.name}`.padEnd(60)} ${(placeholderSize('vztmpl', f.size) / (1024 * 1024)).toFixed(2)}MB\n`,
+    );
 }

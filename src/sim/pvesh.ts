@@ -1,12 +1,6 @@
 // The API methods `pvesh` serves (pve-manager PVE/CLI/pvesh.pm), and `pvesm status|list`
 // (pve-storage src/PVE/CLI/pvesm.pm).
-import {
-  type GuestKind,
-  type StorageEntry,
-  storageContent,
-  storageProp,
-  withPendingApplied,
-} from '../pve/format/index.js';
+import { type GuestKind, storageContent, storageProp, withPendingApplied } from '../pve/format/index.js';
 import type { Params } from './args.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie, SimGap } from './errors.js';
@@ -176,9 +170,7 @@ export function printApiResult(ctx: Ctx, data: unknown, p: Params): void {
 export function printChildren(ctx: Ctx, path: string, link: string, data: unknown, p: Params): void {
   const prop = /^\{(\S+)\}$/.exec(link)?.[1];
   const list = Array.isArray(data) && prop ? (data as Array<Record<string, unknown>>) : [];
-  const names = list
-    .map((e) => String(e[prop!]))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = list.map((e) => String(e[prop!])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const base = path.replace(/\/+$/, '');
   const rows = names.map((name) => {
     const child = `${base}/${name}`;
@@ -190,7 +182,10 @@ export function printChildren(ctx: Ctx, path: string, link: string, data: unknow
     return { capabilities: cap, name };
   });
   const fmt = (p['output-format'] as string | undefined) ?? 'text';
-  if (fmt !== 'text') return printApiResult(ctx, rows, p);
+  if (fmt !== 'text') {
+    printApiResult(ctx, rows, p);
+    return;
+  }
   for (const r of rows) ctx.out(`${r.capabilities}        ${r.name}\n`);
 }
 

@@ -1,5 +1,5 @@
 // `qm`: the QEMU commands an orchestrator uses, with qemu-server's checks, messages, locks and
-// effects (SEMANTICS.md §4). The guest agent becomes ready some time after `qm start`
+// effects (qemu-server src/PVE/API2/Qemu.pm, src/PVE/QemuServer.pm, src/PVE/CLI/qm.pm). The guest agent becomes ready some time after `qm start`
 // (latency model `agentBoot`, or PHOENIX_SIM_AGENT_DELAY real seconds).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -21,12 +21,14 @@ import {
 import { looksLikeCryptHash, sha256Crypt } from '../pve/format/sha-crypt.js';
 import { type Params, paramNum, paramStr } from './args.js';
 import { listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
-import { execInGuest } from './exec.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
+import { execInGuest } from './exec.js';
 import {
   checkLock,
+  commonStatus,
   DRIVE_RE,
+  freeBestEffort,
   isCloudinit,
   isTemplate,
   normBool,
@@ -79,7 +81,8 @@ const BOOL_KEYS = new Set([
   'freeze',
 ]);
 /** `$confdesc_cloudinit` keys (qemu-server src/PVE/QemuServer.pm:781-876). */
-const CLOUDINIT_KEY = /^(citype|ciuser|cipassword|ciupgrade|cicustom|searchdomain|nameserver|sshkeys|ipconfig\d+)$/;
+const CLOUDINIT_KEY =
+  /^(citype|ciuser|cipassword|ciupgrade|cicustom|searchdomain|nameserver|sshkeys|ipconfig\d+)$/;
 /**
  * Options a running VM takes at once; others wait in [PENDING]: `$fast_plug_option` plus every
  * cloud-init key (qemu-server src/PVE/QemuServer.pm:4594-4611), and `hotplug` (4766, with its
@@ -114,7 +117,8 @@ function fastPlug(opt: string): boolean {
  */
 function recordCloudinitChange(conf: GuestConf, opt: string, old?: string, next?: string): void {
   if (!(CLOUDINIT_KEY.test(opt) || opt === 'name' || /^net\d+$/.test(opt))) return;
-  const ci = (conf.special.cloudinit ??= emptySection()).props;
+  conf.special.cloudinit ??= emptySection();
+  const ci = conf.special.cloudinit.props;
   const recorded = ci[opt];
   const added = new Set((ci.added ?? '').split(',').filter(Boolean));
   delete ci.added;
@@ -372,13 +376,7 @@ export function qmCreate(ctx: Ctx, p: Params): void {
         sec.props.vmgenid ??= randomUUID();
         ctx.host.writeConf('qemu', vmid, conf);
       } catch (e) {
-        for (const volid of allocated) {
-          try {
-            ctx.storage.free(volid);
-          } catch {
-            // best effort
-          }
-        }
+        freeBestEffort((v) => ctx.storage.free(v), allocated);
         ctx.host.removeConf('qemu', vmid);
         throw new PveDie(`unable to create VM ${vmid} - ${(e as Error).message}`);
       }
@@ -690,13 +688,7 @@ export function qmClone(ctx: Ctx, p: Params): void {
             delete next.props.lock;
             ctx.host.writeConf('qemu', newid, conf);
           } catch (e) {
-            for (const volid of created) {
-              try {
-                ctx.storage.free(volid);
-              } catch {
-                // best effort
-              }
-            }
+            freeBestEffort((v) => ctx.storage.free(v), created);
             ctx.host.removeConf('qemu', newid);
             throw new PveDie(`clone failed: ${(e as Error).message}`);
           }
@@ -815,17 +807,8 @@ export function vmStatus(ctx: Ctx, vmid: number, sec: ConfSection): Record<strin
     maxdisk,
     disk: 0,
     mem: running ? Math.trunc((memory * 1024 * 1024) / 4) : 0,
-    uptime: running && rt.startedAt ? Math.max(0, Math.floor((Date.now() - rt.startedAt) / 1000)) : 0,
-    cpu: 0,
-    netin: 0,
-    netout: 0,
-    diskread: 0,
-    diskwrite: 0,
+    ...commonStatus(rt, sec),
   };
-  if (isTemplate(sec)) st.template = 1;
-  if (sec.props.lock) st.lock = sec.props.lock;
-  if (sec.props.tags) st.tags = sec.props.tags;
-  if (running && rt.pid) st.pid = rt.pid;
   return st;
 }
 

@@ -211,7 +211,9 @@ export class Storage {
     if (s.type === 'zfspool' && format !== 'subvol' && storageProp(s, 'sparse') === undefined)
       throw new PveDie(`zfs error: cannot create '${storageProp(s, 'pool')}/${name}': out of space`);
     if (s.type === 'lvm')
-      throw new PveDie(`not enough free space (${Math.trunc(avail / 1024)} < ${Math.trunc(sizeBytes / 1024)})`);
+      throw new PveDie(
+        `not enough free space (${Math.trunc(avail / 1024)} < ${Math.trunc(sizeBytes / 1024)})`,
+      );
   }
 
   /** `vdisk_alloc`: a new volume for `vmid`; CT volumes on ZFS are subvols, on dirs raw images. */
@@ -290,7 +292,7 @@ export class Storage {
     return `${v.sid}:${newName}`;
   }
 
-  /** `vdisk_clone` (linked): names per storage type as SEMANTICS §2.5/§3.2 show them. */
+  /** `vdisk_clone` (linked): names per storage type as each plugin's `clone_image` returns them. */
   cloneLinked(volid: string, newVmid: number, ct: boolean): string {
     const v = splitVolid(volid);
     if (!v) throw new PveDie(`unable to parse volume ID '${volid}'`);

@@ -47,44 +47,45 @@ export interface Target {
 }
 
 /** Where the suite runs, from the environment; an error string when the settings are unusable. */
-export function target(need: number): Target | string {
-  const host = process.env.PHOENIX_ACCEPTANCE_HOST;
-  const node = process.env.PHOENIX_ACCEPTANCE_NODE ?? 'pve';
-  const ids = process.env.PHOENIX_ACCEPTANCE_VMIDS;
+export function target(need: number, env: NodeJS.ProcessEnv = process.env): Target | string {
+  const host = env.PHOENIX_ACCEPTANCE_HOST;
+  const node = env.PHOENIX_ACCEPTANCE_NODE ?? 'pve';
+  const ids = env.PHOENIX_ACCEPTANCE_VMIDS;
   if (host && !ids)
     return 'PHOENIX_ACCEPTANCE_HOST is set but PHOENIX_ACCEPTANCE_VMIDS is not: name the guest ids the suite may use (e.g. 99900-99999)';
   const range = parseRange(ids ?? '99900-99999', need);
   if (!range.ok) return range.error;
   // GPU passthrough entries only where the host has the devices: always on the simulator.
-  const gpus = process.env.PHOENIX_ACCEPTANCE_GPUS ?? (host ? '0' : '1');
-  const env = {
+  const gpus = env.PHOENIX_ACCEPTANCE_GPUS ?? (host ? '0' : '1');
+  const cliEnv = {
     PHOENIX_ACCEPTANCE_VMIDS: `${range.value.first}-${range.value.last}`,
     PHOENIX_ACCEPTANCE_NODE: node,
     PHOENIX_ACCEPTANCE_GPUS: gpus,
   };
   if (!host) {
     const simRoot = path.join(mkdtempSync(path.join(tmpdir(), 'phoenix-acceptance-')), 'sim');
+    const speed = env.PHOENIX_SIM_SPEED ?? '0';
     return {
       label: 'simulator',
       range: range.value,
       node,
-      runner: simRunner(simRoot),
+      runner: simRunner(simRoot, { PHOENIX_SIM_SPEED: speed }),
       flags: ['--sim'],
-      env: { ...env, PHOENIX_SIM_ROOT: simRoot, PHOENIX_SIM_SPEED: process.env.PHOENIX_SIM_SPEED ?? '0' },
+      env: { ...cliEnv, PHOENIX_SIM_ROOT: simRoot, PHOENIX_SIM_SPEED: speed },
     };
   }
   const t = parseHostUrl(host);
   if (!t.ok) return `PHOENIX_ACCEPTANCE_HOST: ${t.error}`;
   const dir = controlDir();
   if (!dir.ok) return dir.error;
-  const configFile = process.env.PHOENIX_SSH_CONFIG;
+  const configFile = env.PHOENIX_SSH_CONFIG;
   return {
     label: host,
     range: range.value,
     node,
     runner: new SshRunner(t.value, { controlDir: dir.value, ...(configFile ? { configFile } : {}) }),
     flags: ['--host', host],
-    env,
+    env: cliEnv,
   };
 }
 

@@ -94,7 +94,7 @@ describe('qm guest exec --pass-stdin (qemu-server CLI/qm.pm exec, Agent.pm qemu_
       exit: 3,
     });
     expect(JSON.parse(log[1]!).stdin).toBeUndefined();
-    expect(exec(['--pass-stdin', '1', '--', 'cat'], Buffer.alloc(1024 * 1024, 'a')).code).toBe(0);
+    expect(exec(['--pass-stdin', '1', '--', 'bash', '-s'], Buffer.alloc(1024 * 1024, 'a')).code).toBe(0);
     expect(exec(['--pass-stdin', '1', '--', 'cat'], Buffer.alloc(1024 * 1024 + 1, 'a'))).toEqual({
       code: 255,
       stdout: '',
