@@ -1,7 +1,7 @@
 // Imported from the legacy Phoenix Bash configs by `phoenix import`:
-//   ../shared/legacy/2025-11-25-35c465b/phoenix_lxc_configs.json
-//   ../shared/legacy/2025-11-25-35c465b/phoenix_vm_configs.json
-//   ../shared/legacy/2025-11-25-35c465b/phoenix_hypervisor_config.json
+//   test/fixtures/legacy/2025-11-25-35c465b/phoenix_lxc_configs.json
+//   test/fixtures/legacy/2025-11-25-35c465b/phoenix_vm_configs.json
+//   test/fixtures/legacy/2025-11-25-35c465b/phoenix_hypervisor_config.json
 // Comments mark mappings that need a human eye; the import report lists every decision.
 import { defineConfig, lxc, vm } from 'phoenix-pve';
 
@@ -106,10 +106,8 @@ export default defineConfig({
       dependsOn: [103],
       features: ['base_setup', 'trusted_ca', 'step_cli'],
       app: { script: 'apps/phoenix_hypervisor_lxc_101.sh' },
-      snapshots: [
-        { name: 'pre-configured', after: 'config' },
-        { name: 'final-form', after: 'app' },
-      ],
+      // legacy snapshots pre-configured, final-form dropped: Proxmox cannot snapshot a container
+      // with bind mounts (pve-guest-common AbstractConfig.pm:753, pve-container LXC/Config.pm:88-113)
       // disabled in the legacy config, rules kept for when you enable it
       firewall: {
         enabled: false,
@@ -207,10 +205,8 @@ export default defineConfig({
       features: ['base_setup', 'trusted_ca', 'step_cli', 'traefik'],
       featureArgs: ['--ca-url=https://172.16.100.11:9000'],
       app: { script: 'apps/phoenix_hypervisor_lxc_102.sh' },
-      snapshots: [
-        { name: 'pre-configured', after: 'config' },
-        { name: 'final-form', after: 'app' },
-      ],
+      // legacy snapshots pre-configured, final-form dropped: Proxmox cannot snapshot a container
+      // with bind mounts (pve-guest-common AbstractConfig.pm:753, pve-container LXC/Config.pm:88-113)
       // disabled in the legacy config, rules kept for when you enable it
       firewall: {
         enabled: false,
@@ -373,10 +369,8 @@ export default defineConfig({
       boot: { onboot: true, order: 1, upDelayS: 5, downDelayS: 5 },
       features: ['base_setup', 'step_ca'],
       app: { script: 'apps/phoenix_hypervisor_lxc_103.sh' },
-      snapshots: [
-        { name: 'pre-configured', after: 'config' },
-        { name: 'final-form', after: 'app' },
-      ],
+      // legacy snapshots pre-configured, final-form dropped: Proxmox cannot snapshot a container
+      // with bind mounts (pve-guest-common AbstractConfig.pm:753, pve-container LXC/Config.pm:88-113)
       // disabled in the legacy config, rules kept for when you enable it
       firewall: {
         enabled: false,
@@ -705,10 +699,8 @@ export default defineConfig({
           '--served-model-name=qwen2.5-7b-awq',
         ],
       },
-      snapshots: [
-        { name: 'pre-configured', after: 'config' },
-        { name: 'final-form', after: 'app' },
-      ],
+      // legacy snapshots pre-configured, final-form dropped: Proxmox cannot snapshot a container
+      // with bind mounts (pve-guest-common AbstractConfig.pm:753, pve-container LXC/Config.pm:88-113)
       firewall: { enabled: false, rules: [] },
       meta: {
         portainer_role: 'none',
@@ -765,10 +757,8 @@ export default defineConfig({
           '--served-model-name=qwen2-7b-fp8',
         ],
       },
-      snapshots: [
-        { name: 'pre-configured', after: 'config' },
-        { name: 'final-form', after: 'app' },
-      ],
+      // legacy snapshots pre-configured, final-form dropped: Proxmox cannot snapshot a container
+      // with bind mounts (pve-guest-common AbstractConfig.pm:753, pve-container LXC/Config.pm:88-113)
       firewall: { enabled: false, rules: [] },
       meta: { traefik_service: { name: 'vllm-qwen2-7b-fp8-gpu1', port: 8000, scheme: 'https' } },
     }),
@@ -1297,8 +1287,10 @@ export default defineConfig({
     9000: vm({
       name: 'ubuntu-2404-cloud-template',
       template: true,
-      // the legacy tool downloaded this cloud image itself: put it on that storage (import content)
-      image: 'local:import/noble-server-cloudimg-amd64.img',
+      // the legacy tool downloaded this cloud image itself: put it on that storage (import content).
+      // The Ubuntu .img is qcow2, and Proxmox imports only .qcow2/.raw/.vmdk from import/
+      // (pve-storage Storage.pm:122): download it as noble-server-cloudimg-amd64.qcow2
+      image: 'local:import/noble-server-cloudimg-amd64.qcow2',
       cores: 2,
       memoryMb: 4096,
       storage: 'quickOS-vm-disks',

@@ -290,7 +290,7 @@ export function withPrefix(r: Reader, path: string, ip: string): string {
   return ip;
 }
 
-/** Legacy health checks were never run (FIELDS.md): map them when they can run inside the guest. */
+/** Legacy health checks were never run (test/fixtures/legacy/FIELDS.md): map them when they can run inside the guest. */
 export function mapHealthCheck(r: Reader, guest: ImportedGuest, section: string): void {
   const hc = r.obj('health_check');
   if (!hc) return;

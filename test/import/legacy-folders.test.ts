@@ -92,7 +92,7 @@ it('the top-level phoenix.config.ts is the import of the latest fleet', async ()
   // Same relative input path as the committed file was made with, so the header matches too.
   const run = phoenix([
     'import',
-    `../shared/legacy/${latest}`,
+    `test/fixtures/legacy/${latest}`,
     '-o',
     join(dir, 'phoenix.config.ts'),
     '--no-stubs',
