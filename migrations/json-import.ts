@@ -133,6 +133,9 @@ function listGuests(report: Report, config: ImportedConfig): void {
           (e.path === g.path || e.path.startsWith(`${g.path}.`) || e.path.startsWith(`${g.path}[`)),
       )
       .map((e) => (e.kind === 'problem' ? e.message : ''));
+    const inGuest = (p: string) => p === g.path || p.startsWith(`${g.path}.`) || p.startsWith(`${g.path}[`);
+    for (const c of report.changes)
+      if (c.file === g.file && inGuest(c.path)) notes.push(`first build: ${c.text}`);
     report.guest(
       g.vmid,
       `${g.kind} ${String(g.fields.name ?? '')}`.trim(),

@@ -329,6 +329,12 @@ export function mapLxcOptions(r: Reader, guest: ImportedGuest): void {
   }
   const allowNesting = rawNesting ?? (managesNesting === true && effective !== 'unconfined');
   f.apparmor = { profile: effective, allowNesting };
+  if (effective === 'unconfined')
+    r.report.change(
+      r.file,
+      r.at(profile !== undefined ? 'apparmor_profile' : 'lxc_options'),
+      'the legacy tool dropped the `lxc.apparmor.profile: unconfined` line when it re-ran on an existing container: where the line is missing, the first build writes it back and restarts the container (it runs confined until then)',
+    );
   if (effective !== 'unconfined' && effective !== 'generated') {
     r.report.warn(
       r.file,
@@ -383,6 +389,11 @@ export function mapIdMaps(r: Reader, guest: ImportedGuest): void {
     r.file,
     r.at('id_maps'),
     'the legacy tool ignored these ranges (it wrote the default map); Phoenix applies them: review',
+  );
+  r.report.change(
+    r.file,
+    r.at('id_maps'),
+    'the legacy tool never applied these id_maps (it wrote the default map): the first build writes these ranges and the subuid/subgid delegations, and restarts the container; files its processes own under the mapped ids change owner as seen inside',
   );
   addFieldComment(
     guest,

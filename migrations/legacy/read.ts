@@ -52,7 +52,9 @@ function isInstall(dir: string): boolean {
       return false;
     }
   };
-  return has('etc') && has('bin') && !readdirSync(dir).some((n) => Object.values(LEGACY_FILE_NAMES).includes(n));
+  return (
+    has('etc') && has('bin') && !readdirSync(dir).some((n) => Object.values(LEGACY_FILE_NAMES).includes(n))
+  );
 }
 
 /** Reads the files; `paths` are folders or files as given on the command line. */

@@ -58,7 +58,8 @@ function legacySource(files: string[], script: string): string | undefined {
   return files.find((f) => f === file) ?? files.find((f) => basename(f) === file);
 }
 
-const SOURCE_LINE = /^(\s*)(?:source|\.)\s+["']?([^"'\s;]+)["']?\s*(?:;.*)?$/;
+// `source x.sh`, `. "${SCRIPT_DIR}/../x.sh"`, `. "$(dirname "$0")/x.sh"`: the file name is what counts.
+const SOURCE_LINE = /^(\s*)(?:source|\.)\s+(\S.*?\.(?:sh|bash))["']?\s*$/;
 
 /** The script with each sourced file of the installation inlined (once; nested sources too). */
 function inline(bin: string, files: string[], text: string, seen: Set<string>, out: ScriptFile): string {
@@ -79,7 +80,11 @@ function inline(bin: string, files: string[], text: string, seen: Set<string>, o
       const body = inline(bin, files, readFileSync(join(bin, found), 'utf8'), seen, out)
         .replace(/^#!.*\n/, '')
         .replace(/\n+$/, '');
-      return [`# --- ${found}, inlined by phoenix import (was: ${line.trim()}) ---`, body, `# --- end of ${found} ---`].join('\n');
+      return [
+        `# --- ${found}, inlined by phoenix import (was: ${line.trim()}) ---`,
+        body,
+        `# --- end of ${found} ---`,
+      ].join('\n');
     })
     .join('\n');
 }

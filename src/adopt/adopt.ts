@@ -11,6 +11,7 @@ import path from 'node:path';
 import { emitConfig, guestSource } from '../../migrations/legacy/emit.js';
 import { Code, type ImportedConfig } from '../../migrations/legacy/ir.js';
 import { loadConfig } from '../dsl/load.js';
+import { STORAGE_TYPES } from '../dsl/shape.js';
 import type { Config, StorageDecl, StorageType, Vmid } from '../dsl/model.js';
 import type { Host } from '../pve/host.js';
 import { descriptionOf, type GuestState, type HostState } from '../pve/state.js';
@@ -48,7 +49,7 @@ export interface AdoptOutcome {
   created: boolean;
 }
 
-const STORAGE_TYPES = new Set<StorageType>(['dir', 'lvmthin', 'lvm', 'zfspool', 'nfs', 'cifs', 'btrfs', 'rbd']);
+const KNOWN_TYPES = new Set<string>(STORAGE_TYPES);
 
 export async function adopt(req: AdoptRequest): Promise<Result<AdoptOutcome, string>> {
   const file = path.resolve(req.configFile);
@@ -68,7 +69,8 @@ export async function adopt(req: AdoptRequest): Promise<Result<AdoptOutcome, str
   const host = state.value;
   const chosen = choose(host, declared, req.ids);
   if (!chosen.ok) return chosen;
-  if (chosen.value.length === 0) return { ok: false, error: 'nothing to adopt: every guest on the host is declared' };
+  if (chosen.value.length === 0)
+    return { ok: false, error: 'nothing to adopt: every guest on the host is declared' };
 
   const node = declared?.node ?? mostCommonNode(chosen.value) ?? host.nodes[0] ?? 'pve';
   const ctxDeclared = new Set<Vmid>([...(declared?.guests.keys() ?? []), ...chosen.value.map((g) => g.vmid)]);
@@ -116,26 +118,41 @@ export async function adopt(req: AdoptRequest): Promise<Result<AdoptOutcome, str
   }
 
   const config = await loadText(file, text);
-  if (!config.ok) return { ok: false, error: `the adopted config would not load, nothing written:\n${config.error}` };
+  if (!config.ok)
+    return { ok: false, error: `the adopted config would not load, nothing written:\n${config.error}` };
   const result: AdoptedGuest[] = adopted.map((a) => ({
     vmid: a.guest.vmid,
     kind: a.guest.kind,
     name: String(a.guest.fields.name),
-    notes: [...a.notes, ...storages.notes.filter((n) => a.storages.some((s) => n.startsWith(`storage '${s}'`)))],
+    notes: [
+      ...a.notes,
+      ...storages.notes.filter((n) => a.storages.some((s) => n.startsWith(`storage '${s}'`))),
+    ],
     stamped: false,
   }));
   const stamps = planStamps(config.value, host, result);
   if (!req.dryRun) {
     fs.writeFileSync(file, text);
     const lock = await req.host.acquireLock();
-    if (!lock.ok) return { ok: false, error: `${req.configFile} written, but the guests are not stamped: ${lock.error}` };
+    if (!lock.ok)
+      return { ok: false, error: `${req.configFile} written, but the guests are not stamped: ${lock.error}` };
     try {
-      for (const s of stamps) {
-        const r = await req.host.runner.run(s.kind === 'lxc' ? 'pct' : 'qm', ['set', String(s.vmid), '--description', s.description]);
-        if (r.exitCode !== 0) return { ok: false, error: `stamping guest ${s.vmid} failed: ${r.stderr.trim()}` };
-        const g = result.find((x) => x.vmid === s.vmid);
-        if (g) g.stamped = true;
-      }
+      // Each guest's config is its own (Proxmox locks per guest): a few writes at once.
+      const queue = [...stamps];
+      const failed: string[] = [];
+      const worker = async () => {
+        for (let s = queue.shift(); s; s = queue.shift()) {
+          const tool = s.kind === 'lxc' ? 'pct' : 'qm';
+          const r = await req.host.runner.run(tool, ['set', String(s.vmid), '--description', s.description]);
+          if (r.exitCode !== 0) failed.push(`stamping guest ${s.vmid} failed: ${r.stderr.trim()}`);
+          else {
+            const g = result.find((x) => x.vmid === s.vmid);
+            if (g) g.stamped = true;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, stamps.length) }, worker));
+      if (failed.length) return { ok: false, error: failed.sort().join('\n') };
     } finally {
       await req.host.releaseLock();
     }
@@ -174,13 +191,16 @@ function choose(state: HostState, declared: Config | undefined, ids: Vmid[]): Re
   if (ids.length === 0)
     return {
       ok: true,
-      value: [...state.guests.values()].filter((g) => !declared?.guests.has(g.vmid)).sort((a, b) => a.vmid - b.vmid),
+      value: [...state.guests.values()]
+        .filter((g) => !declared?.guests.has(g.vmid))
+        .sort((a, b) => a.vmid - b.vmid),
     };
   const out: GuestState[] = [];
   for (const id of ids) {
     const gs = state.guests.get(id);
     if (!gs) return { ok: false, error: `guest ${id} does not exist on the host` };
-    if (declared?.guests.has(id)) return { ok: false, error: `guest ${id} is already declared in ${path.basename(declared.file)}` };
+    if (declared?.guests.has(id))
+      return { ok: false, error: `guest ${id} is already declared in ${path.basename(declared.file)}` };
     out.push(gs);
   }
   return { ok: true, value: out.sort((a, b) => a.vmid - b.vmid) };
@@ -208,12 +228,16 @@ function storagesFor(
 ): { decls: Map<string, StorageDecl>; notes: string[] } {
   const decls = new Map<string, StorageDecl>();
   const notes: string[] = [];
-  const ids = [...new Set(adopted.flatMap((a) => a.storages))].filter((id) => id && !declared?.storages[id]).sort();
+  const ids = [...new Set(adopted.flatMap((a) => a.storages))]
+    .filter((id) => id && !declared?.storages[id])
+    .sort();
   for (const id of ids) {
-    const s = state.storages.get(node)?.get(id) ?? [...state.storages.values()].map((m) => m.get(id)).find(Boolean);
-    const type = s && STORAGE_TYPES.has(s.type as StorageType) ? (s.type as StorageType) : 'dir';
+    const s =
+      state.storages.get(node)?.get(id) ?? [...state.storages.values()].map((m) => m.get(id)).find(Boolean);
+    const type = s && KNOWN_TYPES.has(s.type) ? (s.type as StorageType) : 'dir';
     if (!s) notes.push(`storage '${id}' is not on the host: declared as a dir storage (guess)`);
-    else if (type !== s.type) notes.push(`storage '${id}' has type ${s.type}, which Phoenix does not know: declared as dir`);
+    else if (type !== s.type)
+      notes.push(`storage '${id}' has type ${s.type}, which Phoenix does not know: declared as dir`);
     decls.set(id, { type, content: s?.content.length ? [...s.content].sort() : ['images', 'rootdir'] });
   }
   return { decls, notes };
@@ -229,7 +253,8 @@ async function loadText(file: string, text: string): Promise<Result<Config, stri
   fs.writeFileSync(tmp, text);
   try {
     const loaded = await loadConfig(tmp, { cache: false });
-    if (!loaded.ok) return { ok: false, error: loaded.error.map((d) => `  ${d.path}: ${d.message}`).join('\n') };
+    if (!loaded.ok)
+      return { ok: false, error: loaded.error.map((d) => `  ${d.path}: ${d.message}`).join('\n') };
     return { ok: true, value: { ...loaded.value, file } };
   } finally {
     fs.rmSync(tmp, { force: true });
@@ -272,7 +297,8 @@ function planStamps(config: Config, state: HostState, guests: AdoptedGuest[]): S
     }
     const notes = splitDescription(descriptionOf(gs)).notes;
     const description = writeStamps(guest.description ?? notes, g.vmid, fresh);
-    if (description !== descriptionOf(gs).replace(/\n+$/, '')) out.push({ vmid: g.vmid, kind: g.kind, description });
+    if (description !== descriptionOf(gs).replace(/\n+$/, ''))
+      out.push({ vmid: g.vmid, kind: g.kind, description });
   }
   return out;
 }

@@ -95,7 +95,11 @@ function snapshots(gs: GuestState, a: Adopted): void {
     }));
   if (list.length) {
     a.guest.fields.snapshots = list;
-    addFieldComment(a.guest, 'snapshots', 'adopted as they are: the host does not record the stage they followed');
+    addFieldComment(
+      a.guest,
+      'snapshots',
+      'adopted as they are: the host does not record the stage they followed',
+    );
   }
 }
 
@@ -106,7 +110,9 @@ function firewall(gs: GuestState, ctx: AdoptContext, a: Adopted): void {
   const rules: FirewallRule[] = [];
   fw.rules.forEach((r, i) => {
     if (r.type === 'group' || r.macro || r.icmpType || (r.log && r.log !== 'nolog')) {
-      a.notes.push(`firewall rule ${i} (${r.type} ${r.macro ?? r.action}) cannot be declared; the next build removes it`);
+      a.notes.push(
+        `firewall rule ${i} (${r.type} ${r.macro ?? r.action}) cannot be declared; the next build removes it`,
+      );
       return;
     }
     rules.push({
@@ -127,8 +133,12 @@ function firewall(gs: GuestState, ctx: AdoptContext, a: Adopted): void {
   if (fw.options.policy_out) out.policyOut = fw.options.policy_out;
   out.rules = rules;
   const extra = Object.keys(fw.options).filter((k) => !['enable', 'policy_in', 'policy_out'].includes(k));
-  if (extra.length) a.notes.push(`firewall options ${extra.join(', ')} cannot be declared; the next build removes them`);
-  if (fw.other.length) a.notes.push('firewall sections other than OPTIONS and RULES cannot be declared; the next build removes them');
+  if (extra.length)
+    a.notes.push(`firewall options ${extra.join(', ')} cannot be declared; the next build removes them`);
+  if (fw.other.length)
+    a.notes.push(
+      'firewall sections other than OPTIONS and RULES cannot be declared; the next build removes them',
+    );
   a.guest.fields.firewall = out;
 }
 
@@ -143,14 +153,19 @@ export function adoptLxc(gs: GuestState, ctx: AdoptContext): Adopted {
   common(gs, ctx, a, root.volume);
   if (f.cloneFrom === undefined && f.cloneFromHost === undefined) {
     f.ostemplate = ctx.guessOstemplate ?? 'local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst';
-    addFieldComment(guest, 'ostemplate', 'guessed: the host does not record which template a container was made from');
+    addFieldComment(
+      guest,
+      'ostemplate',
+      'guessed: the host does not record which template a container was made from',
+    );
     a.notes.push(`ostemplate guessed (${f.ostemplate}): used only if the guest is ever re-created`);
     const sid = storageOf(f.ostemplate as string);
     if (sid) a.storages.push(sid);
   }
   f.unprivileged = p.unprivileged === '1';
   f.cores = Number(p.cores ?? 1);
-  if (p.cores === undefined) a.notes.push('no cores limit on the host: declared 1, which the next build sets');
+  if (p.cores === undefined)
+    a.notes.push('no cores limit on the host: declared 1, which the next build sets');
   f.memoryMb = Number(p.memory ?? 512);
   f.swapMb = Number(p.swap ?? 512);
   const rootStorage = storageOf(root.volume);
@@ -204,7 +219,8 @@ function net(gs: GuestState, a: Adopted): void {
     const extra = Object.keys(n).filter(
       (k) => !['name', 'bridge', 'ip', 'gw', 'hwaddr', 'tag', 'firewall', 'type'].includes(k),
     );
-    if (extra.length) a.notes.push(`${key}: ${extra.join(', ')} cannot be declared; the next build removes them`);
+    if (extra.length)
+      a.notes.push(`${key}: ${extra.join(', ')} cannot be declared; the next build removes them`);
     return out;
   });
   if (nets.length) a.guest.fields.net = nets;
@@ -216,7 +232,8 @@ function pveFeatures(value: string | undefined, a: Adopted): void {
   for (const k of ['nesting', 'keyctl', 'fuse', 'mknod'] as const) if (p[k] === '1') out[k] = true;
   if (p.mount) out.mount = p.mount.split(';').filter(Boolean);
   const extra = Object.keys(p).filter((k) => !['nesting', 'keyctl', 'fuse', 'mknod', 'mount'].includes(k));
-  if (extra.length) a.notes.push(`features ${extra.join(', ')} cannot be declared; the next build removes them`);
+  if (extra.length)
+    a.notes.push(`features ${extra.join(', ')} cannot be declared; the next build removes them`);
   if (Object.keys(out).length) a.guest.fields.pveFeatures = out;
 }
 
@@ -292,13 +309,19 @@ function mounts(gs: GuestState, ctx: AdoptContext, a: Adopted): void {
     }
   });
   if (!orderOk)
-    a.notes.push('mount points are not numbered bind mounts first: the next build renumbers them (mp0… binds, then volumes)');
+    a.notes.push(
+      'mount points are not numbered bind mounts first: the next build renumbers them (mp0… binds, then volumes)',
+    );
   if (binds.length) f.mounts = binds;
   if (volumes.length) f.zfsVolumes = volumes;
 }
 
 /** The owner of a bind-mounted host folder as the container sees it (the inverse of hostIdFor). */
-function containerOwner(gs: GuestState, ctx: AdoptContext, hostPath: string): { uid: number; gid: number } | undefined {
+function containerOwner(
+  gs: GuestState,
+  ctx: AdoptContext,
+  hostPath: string,
+): { uid: number; gid: number } | undefined {
   const host = ctx.state.hostDirs?.get(hostPath);
   if (!host) return undefined;
   const unpriv = gs.current.props.unprivileged === '1';
@@ -339,7 +362,8 @@ export function adoptVm(gs: GuestState, ctx: AdoptContext): Adopted {
   // diskGb only grows the disk: left out when the host's size is not whole GiB (a cloud image's).
   const size = gib(disk.size);
   if (size !== undefined && (parseSize(disk.size ?? '') ?? 0) === size * GiB) f.diskGb = size;
-  if (!p.scsi0) a.notes.push('no scsi0 boot disk: Phoenix manages scsi0 only; other disks are left as they are');
+  if (!p.scsi0)
+    a.notes.push('no scsi0 boot disk: Phoenix manages scsi0 only; other disks are left as they are');
   const n = p.net0 ? parseQemuNet(p.net0) : undefined;
   f.bridge = n?.rest.bridge ?? 'vmbr0';
   if (n?.macaddr) f.mac = n.macaddr;
@@ -354,7 +378,11 @@ export function adoptVm(gs: GuestState, ctx: AdoptContext): Adopted {
   if (p.cipassword) {
     const name = `PHOENIX_VM_${gs.vmid}_PASSWORD`;
     ci.password = new Code(`fromEnv('${name}')`);
-    addFieldComment(guest, 'cloudInit', `password not copied (the host keeps only its hash): set ${name} to manage it`);
+    addFieldComment(
+      guest,
+      'cloudInit',
+      `password not copied (the host keeps only its hash): set ${name} to manage it`,
+    );
     a.notes.push(`cloud-init password: from the environment variable ${name} (unset: the host's is kept)`);
   }
   if (p.sshkeys) {

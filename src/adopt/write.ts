@@ -27,7 +27,8 @@ export async function addToConfig(text: string, add: Addition): Promise<Result<s
   const project = new Project({ useInMemoryFileSystem: true });
   const sf = project.createSourceFile('phoenix.config.ts', text);
   const config = configObject(sf, SyntaxKind);
-  if (!config) return { ok: false, error: 'cannot find `export default defineConfig({ ... })` in the config' };
+  if (!config)
+    return { ok: false, error: 'cannot find `export default defineConfig({ ... })` in the config' };
   const edits: Edit[] = [];
   const guests = objectProp(config, 'guests', SyntaxKind);
   if (!guests) return { ok: false, error: 'the config object has no `guests: { ... }` to add to' };
@@ -35,7 +36,14 @@ export async function addToConfig(text: string, add: Addition): Promise<Result<s
   if (add.storages.size > 0) {
     const storages = objectProp(config, 'storages', SyntaxKind);
     if (!storages) return { ok: false, error: 'the config object has no `storages: { ... }` to add to' };
-    edits.push(...insertSorted(text, storages, new Map([...add.storages].map(([k, v]) => [k, `${key(k)}: ${v}`])), false));
+    edits.push(
+      ...insertSorted(
+        text,
+        storages,
+        new Map([...add.storages].map(([k, v]) => [k, `${key(k)}: ${v}`])),
+        false,
+      ),
+    );
   }
   const imp = sf.getImportDeclaration((d) => d.getModuleSpecifierValue() === 'phoenix-pve');
   const named = imp?.getNamedImports() ?? [];
@@ -47,7 +55,8 @@ export async function addToConfig(text: string, add: Addition): Promise<Result<s
     edits.push({ at: last.getEnd(), text: missing.map((m) => `, ${m}`).join('') });
   }
   let out = text;
-  for (const e of edits.sort((a, b) => b.at - a.at)) out = out.slice(0, e.at) + e.text + out.slice(e.end ?? e.at);
+  for (const e of edits.sort((a, b) => b.at - a.at))
+    out = out.slice(0, e.at) + e.text + out.slice(e.end ?? e.at);
   return { ok: true, value: out };
 }
 
@@ -56,10 +65,17 @@ type Kinds = typeof import('ts-morph').SyntaxKind;
 function configObject(sf: SourceFile, kinds: Kinds): ObjectLiteralExpression | undefined {
   const expr = sf.getExportAssignment((e) => !e.isExportEquals())?.getExpression();
   const call = expr?.asKind(kinds.CallExpression);
-  return call?.getArguments()[0]?.asKind(kinds.ObjectLiteralExpression) ?? expr?.asKind(kinds.ObjectLiteralExpression);
+  return (
+    call?.getArguments()[0]?.asKind(kinds.ObjectLiteralExpression) ??
+    expr?.asKind(kinds.ObjectLiteralExpression)
+  );
 }
 
-function objectProp(obj: ObjectLiteralExpression, name: string, kinds: Kinds): ObjectLiteralExpression | undefined {
+function objectProp(
+  obj: ObjectLiteralExpression,
+  name: string,
+  kinds: Kinds,
+): ObjectLiteralExpression | undefined {
   const p = obj.getProperty(name)?.asKind(kinds.PropertyAssignment);
   return p?.getInitializer()?.asKind(kinds.ObjectLiteralExpression);
 }
@@ -91,7 +107,9 @@ function insertSorted(
   const inner = props.length && multiline ? indentAt(text, props[0]!.getStart()) : outer + unit;
   // Entries separated by blank lines (the importer's style for guests) get one too.
   const blank =
-    props.length > 1 && /\n[ \t]*\n/.test(text.slice(props[0]!.getEnd(), startOf(text, props[1]!))) ? '\n' : '';
+    props.length > 1 && /\n[ \t]*\n/.test(text.slice(props[0]!.getEnd(), startOf(text, props[1]!)))
+      ? '\n'
+      : '';
   const reindent = (src: string) =>
     src
       .replace(/\n+$/, '')
@@ -103,8 +121,11 @@ function insertSorted(
       })
       .join('\n');
   const withComma = (src: string) => (src.trimEnd().endsWith(',') ? src : `${src},`);
-  const nameOf = (n: Node) => (n.getKindName() === 'PropertyAssignment' ? (n as PropertyAssignment).getName() : '');
-  const order = [...items].sort(([a], [b]) => (numeric ? Number(a) - Number(b) : String(a) < String(b) ? -1 : 1));
+  const nameOf = (n: Node) =>
+    n.getKindName() === 'PropertyAssignment' ? (n as PropertyAssignment).getName() : '';
+  const order = [...items].sort(([a], [b]) =>
+    numeric ? Number(a) - Number(b) : String(a) < String(b) ? -1 : 1,
+  );
   const edits: Edit[] = [];
   const trailing: string[] = [];
   for (const [k, src] of order) {

@@ -48,7 +48,7 @@ export interface ParsedConfig {
   meta?: Record<string, unknown>;
 }
 
-const STORAGE_TYPES: readonly StorageType[] = [
+export const STORAGE_TYPES: readonly StorageType[] = [
   'dir',
   'lvmthin',
   'lvm',

@@ -42,8 +42,8 @@ describe('adopt round trip', () => {
     expect(built.status).toBe(0);
     const text = adoptAndRebuild(p, 15);
     // Linked clones keep their lineage; templates stay templates.
-    expect(text).toMatch(/101: lxc\(\{[^]*?cloneFrom: 900,/);
-    expect(text).toMatch(/9000: vm\(\{[^]*?template: true,/);
+    expect(text).toMatch(/101: lxc\(\{[\s\S]*?cloneFrom: 900,/);
+    expect(text).toMatch(/9000: vm\(\{[\s\S]*?template: true,/);
   }, 600_000);
 
   it('100 guests made outside phoenix adopt with zero writes on the next build', () => {

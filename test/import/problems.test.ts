@@ -252,7 +252,7 @@ describe('old shapes and missing sources import with warnings', () => {
     expect(r.stdout).toMatch(
       /warning: .*lxc_configs\.101\.clone_from_ctid: clone source 905 is not declared: imported as cloneFromHost 905/,
     );
-    expect(r.written).toMatch(/101: lxc\(\{[^]*cloneFromHost: 905,/);
+    expect(r.written).toMatch(/101: lxc\(\{[\s\S]*?cloneFromHost: 905,/);
     expect(phoenix(['check', '-c', r.out]).code).toBe(0);
   });
 
@@ -265,7 +265,9 @@ describe('old shapes and missing sources import with warnings', () => {
       },
     });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/warning: .*network_config: the old string shape "10\.0\.0\.50\/24,10\.0\.0\.1,10\.0\.0\.13"/);
+    expect(r.stdout).toMatch(
+      /warning: .*network_config: the old string shape "10\.0\.0\.50\/24,10\.0\.0\.1,10\.0\.0\.13"/,
+    );
     expect(r.written).toContain(
       "net: [{ name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.50/24', gw: '10.0.0.1' }],",
     );
@@ -289,4 +291,31 @@ describe('old shapes and missing sources import with warnings', () => {
     expect(section).toMatch(/ 900 lxc base:\n/);
     expect(section).toMatch(/ 102 lxc b:\n/);
   });
+});
+
+it("the report says what the first build changes where the legacy tool's effect differed from its JSON", () => {
+  const rule = { type: 'in', action: 'ACCEPT', source: '10.0.0.1', proto: 'tcp', port: '22', comment: 'ssh' };
+  const r = run({
+    lxc: {
+      lxc_configs: {
+        900: ct({
+          name: 'base',
+          template: BASE_TEMPLATE,
+          apparmor_profile: 'unconfined',
+          id_maps: [{ type: 'gid', container_id: 33, host_id: 33, size: 1 }],
+          firewall: { enabled: true, rules: [rule, rule] },
+        }),
+      },
+    },
+  });
+  expect(r.code).toBe(0);
+  const section = r.stdout.slice(r.stdout.indexOf('What the first Phoenix build changes'));
+  expect(section).toMatch(
+    /lxc_configs\.900\.apparmor_profile: the legacy tool dropped the `lxc\.apparmor\.profile: unconfined` line/,
+  );
+  expect(section).toMatch(/lxc_configs\.900\.id_maps: the legacy tool never applied these id_maps/);
+  expect(section).toMatch(
+    /lxc_configs\.900\.firewall\.rules\[1\]: the legacy tool wrote this duplicate of rules\[0\]/,
+  );
+  expect(r.written?.match(/source: '10\.0\.0\.1'/g)).toHaveLength(1);
 });
