@@ -252,7 +252,9 @@ const SECRETS = Symbol.for('phoenix-pve.secrets');
 export function fromEnv(name: string): string | undefined {
   const g = globalThis as { [SECRETS]?: Map<string, boolean> };
   g[SECRETS] ??= new Map();
-  const value = process.env[name];
+  // No `process` in the types: a config project need not have @types/node.
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[name];
   g[SECRETS].set(name, value !== undefined && value !== '');
   return value === '' ? undefined : value;
 }

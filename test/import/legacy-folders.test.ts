@@ -50,7 +50,8 @@ describe.each(folders)('legacy %s', (folder) => {
     const check = phoenix(['check', '-c', file]);
     expect(check.code).toBe(0);
     expect(check.stdout).toContain(`${legacyCount(folder)} guests, valid`);
-  });
+    // Two CLI runs (import, check): on a loaded 2-core machine they can take most of a minute.
+  }, 180_000);
 
   it('is deterministic', () => {
     const again = join(dir, 'again.config.ts');

@@ -44,6 +44,10 @@ export function registerAdopt(program: Command): void {
       if (!host.ok) return fail('adopt', host.error);
       const file = flags.config ?? DEFAULT_CONFIG;
       const r = await adopt({ host: host.value, configFile: file, ids: ids.value, dryRun: !!flags.dryRun });
+      if (!r.ok && r.error.startsWith('nothing to adopt')) {
+        process.stdout.write(`${r.error}\n`);
+        return;
+      }
       if (!r.ok) return fail('adopt', r.error, /^cannot|stamping|not stamped/.test(r.error) ? 1 : 2);
       const out = (l: string) => process.stdout.write(`${l}\n`);
       const o = r.value;
