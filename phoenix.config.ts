@@ -1,5 +1,7 @@
-// Imported from the legacy Phoenix Bash configs (phoenix_lxc_configs.json, phoenix_vm_configs.json,
-// phoenix_hypervisor_config.json of 2025-11-25, 35c465b) by `phoenix import`.
+// Imported from the legacy Phoenix Bash configs by `phoenix import`:
+//   test/fixtures/legacy/2025-11-25-35c465b/phoenix_lxc_configs.json
+//   test/fixtures/legacy/2025-11-25-35c465b/phoenix_vm_configs.json
+//   test/fixtures/legacy/2025-11-25-35c465b/phoenix_hypervisor_config.json
 // Comments mark mappings that need a human eye; the import report lists every decision.
 import { defineConfig, lxc, vm } from 'phoenix-pve';
 

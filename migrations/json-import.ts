@@ -5,11 +5,11 @@
 //
 // Nothing here writes files: the CLI decides where the text goes, so a refusal writes nothing.
 
-import { convertLegacy } from './legacy/convert.js';
+import { convertLegacy, type Excluded, entryKey } from './legacy/convert.js';
 import { emitConfig } from './legacy/emit.js';
 import type { ImportedConfig } from './legacy/ir.js';
 import { readLegacyInputs } from './legacy/read.js';
-import { formatReport, type Report } from './legacy/report.js';
+import { type Entry, formatReport, type Report } from './legacy/report.js';
 import { validateImported } from './legacy/validate.js';
 
 export interface ImportSuccess {
@@ -23,6 +23,8 @@ export interface ImportSuccess {
   legacyCount: number;
   /** Script paths the config names (relative to the config file). */
   scripts: string[];
+  /** The legacy installation's `bin/`, when a whole installation was given. */
+  bin?: string;
 }
 
 export interface ImportFailure {
@@ -45,23 +47,106 @@ export async function importLegacy(paths: string[], options: ImportOptions = {})
   if (!read.value.lxc && !read.value.vm && !read.value.hypervisor) {
     return { ok: false, error: 'no legacy config among the inputs' };
   }
-  const { config, report, legacyCount } = convertLegacy(read.value);
-  const errors = report.errors;
-  if (errors.length > 0) {
-    const lines = errors.map((e) =>
-      e.kind === 'problem' ? `${report.place(e.file, e.path)}: ${e.message}` : '',
+  // One broken guest never refuses the fleet: a guest whose entry has an error is left out
+  // (printed commented out with its reason) and the rest converted again, until nothing is left
+  // to leave out. Only errors outside any guest (the file's shape) refuse the import.
+  const exclude: Excluded = new Map();
+  for (;;) {
+    const { config, report, legacyCount } = convertLegacy(read.value, exclude);
+    const fleet = report.errors.filter((e) => e.kind === 'problem' && guestEntry(e.path) === undefined);
+    if (fleet.length > 0) {
+      const lines = fleet.map((e) =>
+        e.kind === 'problem' ? `${report.place(e.file, e.path)}: ${e.message}` : '',
+      );
+      return { ok: false, error: lines.join('\n'), reportText: formatReport(report) };
+    }
+    const before = exclude.size;
+    if (leaveOut(exclude, report.errors, (e) => (e.kind === 'problem' ? report.place(e.file, e.path) : ''))) {
+      if (exclude.size > before) continue;
+      const lines = report.errors.map((e) =>
+        e.kind === 'problem' ? `${report.place(e.file, e.path)}: ${e.message}` : '',
+      );
+      return { ok: false, error: lines.join('\n'), reportText: formatReport(report) };
+    }
+    const text = await emitConfig(config);
+    const invalid = await validateImported(text, config, options.outFile ?? 'phoenix.config.ts');
+    const byGuest = invalid.map((m) => ({
+      m,
+      g: config.guests.find((g) => m.startsWith(`guests.${g.vmid}.`) || m.startsWith(`guests.${g.vmid}:`)),
+    }));
+    if (byGuest.some((x) => !x.g)) {
+      return {
+        ok: false,
+        error: invalid.map((m) => `the imported config would be invalid: ${m}`).join('\n'),
+        reportText: formatReport(report),
+      };
+    }
+    if (byGuest.length > 0) {
+      for (const { m, g } of byGuest)
+        addReason(exclude, g!.file, g!.path, `the config would be invalid: ${m}`);
+      continue;
+    }
+    for (const c of config.commented ?? []) {
+      report.warn(
+        c.file,
+        c.path,
+        `not imported, left commented out at the end of guests: ${c.reasons.join('; ')}`,
+      );
+    }
+    listGuests(report, config);
+    const ok = done(text, config, report, legacyCount);
+    return read.value.bin ? { ...ok, bin: read.value.bin } : ok;
+  }
+}
+
+/** `lxc_configs.103` / `vms[2]` when a report path lies inside one legacy guest entry. */
+function guestEntry(path: string): string | undefined {
+  return /^(lxc_configs\.[^.[]+|vms\[\d+\])/.exec(path)?.[1];
+}
+
+function addReason(exclude: Excluded, file: string, path: string, reason: string): void {
+  const key = entryKey(file, path);
+  exclude.set(key, [...(exclude.get(key) ?? []), reason]);
+}
+
+/** Adds the guests with errors to `exclude`; true when there were any. */
+function leaveOut(exclude: Excluded, errors: Entry[], place: (e: Entry) => string): boolean {
+  let any = false;
+  for (const e of errors) {
+    if (e.kind !== 'problem') continue;
+    const entry = guestEntry(e.path);
+    if (entry === undefined) continue;
+    addReason(exclude, e.file, entry, `${place(e)}: ${e.message}`);
+    any = true;
+  }
+  return any;
+}
+
+/** The report's last section: every guest, and what was guessed or changed for it. */
+function listGuests(report: Report, config: ImportedConfig): void {
+  for (const g of config.guests) {
+    const notes = report.entries
+      .filter(
+        (e) =>
+          e.kind === 'problem' &&
+          e.file === g.file &&
+          (e.path === g.path || e.path.startsWith(`${g.path}.`) || e.path.startsWith(`${g.path}[`)),
+      )
+      .map((e) => (e.kind === 'problem' ? e.message : ''));
+    const inGuest = (p: string) => p === g.path || p.startsWith(`${g.path}.`) || p.startsWith(`${g.path}[`);
+    for (const c of report.changes)
+      if (c.file === g.file && inGuest(c.path)) notes.push(`first build: ${c.text}`);
+    report.guest(
+      g.vmid,
+      `${g.kind} ${String(g.fields.name ?? '')}`.trim(),
+      notes.length ? notes : ['as declared'],
     );
-    return { ok: false, error: lines.join('\n'), reportText: formatReport(report) };
   }
-  const text = await emitConfig(config);
-  const invalid = await validateImported(text, config, options.outFile ?? 'phoenix.config.ts');
-  if (invalid.length > 0) {
-    return {
-      ok: false,
-      error: invalid.map((m) => `the imported config would be invalid: ${m}`).join('\n'),
-      reportText: formatReport(report),
-    };
-  }
+  for (const c of config.commented ?? [])
+    report.guest(c.vmid ?? 0, c.path, [`NOT IMPORTED (commented out): ${c.reasons.join('; ')}`]);
+}
+
+function done(text: string, config: ImportedConfig, report: Report, legacyCount: number): ImportSuccess {
   const scripts = new Set<string>();
   for (const f of config.features.values()) scripts.add(f.script);
   for (const g of config.guests) {

@@ -175,6 +175,11 @@ export function mapFirewall(r: Reader, guest: ImportedGuest, field: string): boo
     const dup = seen.get(key);
     if (dup !== undefined) {
       r.report.warn(r.file, at, `duplicate of rules[${dup}]; dropped`);
+      r.report.change(
+        r.file,
+        at,
+        `the legacy tool wrote this duplicate of rules[${dup}] into the guest's .fw file: the first build rewrites the file without it`,
+      );
       r.report.dropped(r.file, at, `${field}.rules[]`, 'exact duplicate of an earlier rule');
       return;
     }
@@ -290,7 +295,7 @@ export function withPrefix(r: Reader, path: string, ip: string): string {
   return ip;
 }
 
-/** Legacy health checks were never run (FIELDS.md): map them when they can run inside the guest. */
+/** Legacy health checks were never run (test/fixtures/legacy/FIELDS.md): map them when they can run inside the guest. */
 export function mapHealthCheck(r: Reader, guest: ImportedGuest, section: string): void {
   const hc = r.obj('health_check');
   if (!hc) return;

@@ -4,9 +4,14 @@
 // (`template_file`/`lxc_templates`), duplicates, feature declarations.
 
 import type { FeatureDecl } from '../../src/dsl/model.js';
-import { applyCloneSnapshots, crossCheck, dropUnsupportedSnapshots } from './cross-check.js';
+import {
+  applyCloneSnapshots,
+  crossCheck,
+  dropBindMountSnapshots,
+  dropUnsupportedSnapshots,
+} from './cross-check.js';
 import { hypervisorTrailer, readHypervisor } from './hypervisor.js';
-import type { GuestExtra, ImportedConfig } from './ir.js';
+import type { CommentedGuest, GuestExtra, ImportedConfig } from './ir.js';
 import { mapLxc } from './map-lxc.js';
 import { mapVm, type VmDefaults } from './map-vm.js';
 import { LEGACY_FILE_NAMES, type LegacyInputs } from './read.js';
@@ -43,7 +48,18 @@ const NVIDIA_ARGS: Record<string, string> = {
   nvidia_repo_url: '--repo-url',
 };
 
-export function convertLegacy(inputs: LegacyInputs): ConvertResult {
+/** Legacy entries left out of the config (`file\0entry path` → why), see json-import.ts. */
+export type Excluded = Map<string, string[]>;
+export const entryKey = (file: string, path: string): string => `${file}\u0000${path}`;
+
+export function convertLegacy(inputs: LegacyInputs, exclude: Excluded = new Map()): ConvertResult {
+  const commented: CommentedGuest[] = [];
+  const skip = (file: string, path: string, value: Json, vmid?: number): boolean => {
+    const reasons = exclude.get(entryKey(file, path));
+    if (!reasons) return false;
+    commented.push({ file, path, value, reasons, ...(vmid !== undefined ? { vmid } : {}) });
+    return true;
+  };
   const sources = new Map(
     [inputs.lxc, inputs.vm, inputs.hypervisor].filter((s) => s !== undefined).map((s) => [s.file, s]),
   );
@@ -134,6 +150,8 @@ export function convertLegacy(inputs: LegacyInputs): ConvertResult {
         legacyCount++;
         const path = `lxc_configs.${id}`;
         const entry = configs[id];
+        if (entry !== undefined && skip(file, path, entry, /^\d+$/.test(id) ? Number(id) : undefined))
+          continue;
         if (!/^\d+$/.test(id)) {
           report.error(file, path, `'${id}' is not a CTID (a number)`);
           continue;
@@ -149,6 +167,9 @@ export function convertLegacy(inputs: LegacyInputs): ConvertResult {
   }
   for (const e of vmEntries) {
     legacyCount++;
+    const rawId = isObject(e.value) ? e.value.vmid : undefined;
+    if (skip(e.file, e.path, e.value, typeof rawId === 'number' ? rawId : Number(rawId) || undefined))
+      continue;
     if (!isObject(e.value)) {
       report.error(e.file, e.path, 'expected an object describing the VM');
       continue;
@@ -203,6 +224,7 @@ export function convertLegacy(inputs: LegacyInputs): ConvertResult {
 
   const { storages: storageDecls, comments: storageComments } = storages.declare();
   dropUnsupportedSnapshots(report, extras, storageDecls);
+  dropBindMountSnapshots(report, extras);
   applyCloneSnapshots(report, extras);
   const guests = extras.map((e) => e.guest).sort((a, b) => a.vmid - b.vmid);
   const files = [inputs.lxc, inputs.vm, inputs.hypervisor].filter((s) => s !== undefined).map((s) => s.file);
@@ -221,6 +243,7 @@ export function convertLegacy(inputs: LegacyInputs): ConvertResult {
     features,
     guests,
     trailer: hypervisorTrailer(hvValue),
+    commented,
   };
   return { config, report, legacyCount };
 }

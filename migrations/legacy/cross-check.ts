@@ -4,11 +4,33 @@
 // reported as an error, which makes the import refuse.
 
 import type { StorageDecl } from '../../src/dsl/model.js';
-import { addFieldComment, type GuestExtra, type ImportedGuest } from './ir.js';
+import { addFieldComment, addInPlaceComment, type GuestExtra, type ImportedGuest } from './ir.js';
 import { sanitizeSnapshotName } from './lxc-parts.js';
 import { LEGACY_FILE_NAMES } from './read.js';
 import type { Report } from './report.js';
 import type { StorageCatalog } from './storages.js';
+
+/**
+ * A clone whose source is not in the files (made by hand, or dropped from the JSON long ago): it
+ * becomes a clone of a guest that must already exist on the host (`cloneFromHost`, which the
+ * plan checks), with a warning naming it.
+ */
+function cloneFromHost(report: Report, e: GuestExtra): void {
+  const g = e.guest;
+  const from = e.cloneFrom!.vmid;
+  report.warn(
+    g.file,
+    e.cloneFrom!.path,
+    `clone source ${from} is not declared: imported as cloneFromHost ${from}, a guest that must already exist on the host (the plan checks it)`,
+  );
+  g.fields.cloneFromHost = from;
+  delete g.fields.cloneFrom;
+  addFieldComment(
+    g,
+    'cloneFromHost',
+    `legacy source ${from} is not in the imported files: it must exist on the host`,
+  );
+}
 
 /** Root disk storage and size of a container, following its clone chain for inherited values. */
 function effectiveRootfs(
@@ -43,6 +65,32 @@ export function dropUnsupportedSnapshots(
       `root disk storage '${storage}' (${type}) cannot take container snapshots; snapshots dropped (the legacy tool skipped them too)`,
     );
     delete e.guest.fields.snapshots;
+  }
+}
+
+/**
+ * `pct snapshot` refuses a container with a bind mount: `__snapshot_prepare` dies unless every
+ * mount point has the snapshot feature (pve-guest-common AbstractConfig.pm:753), and a host path
+ * has none (pve-container LXC/Config.pm:88-113 `has_feature`). The legacy tool's snapshot call
+ * failed on these guests; the import drops them where they stood and says why.
+ */
+export function dropBindMountSnapshots(report: Report, extras: GuestExtra[]): void {
+  for (const e of extras) {
+    const g = e.guest;
+    const snaps = g.fields.snapshots as { name: string }[] | undefined;
+    const mounts = g.fields.mounts as unknown[] | undefined;
+    if (g.kind !== 'lxc' || !snaps?.length || !mounts?.length || e.isTemplate) continue;
+    const names = snaps.map((s) => s.name).join(', ');
+    report.warn(
+      g.file,
+      g.path,
+      `snapshots ${names} dropped: Proxmox cannot snapshot a container with bind mounts ("snapshot feature is not available"; pve-guest-common AbstractConfig.pm:753)`,
+    );
+    delete g.fields.snapshots;
+    addInPlaceComment(g, 'snapshots', [
+      `legacy snapshots ${names} dropped: Proxmox cannot snapshot a container`,
+      'with bind mounts (pve-guest-common AbstractConfig.pm:753, pve-container LXC/Config.pm:88-113)',
+    ]);
   }
 }
 
@@ -177,7 +225,7 @@ export function crossCheck(
     const src = byId.get(e.cloneFrom.vmid);
     if (e.cloneFrom.vmid === g.vmid)
       report.error(g.file, e.cloneFrom.path, 'a guest cannot be cloned from itself');
-    else if (!src) report.error(g.file, e.cloneFrom.path, `clone source ${e.cloneFrom.vmid} is not declared`);
+    else if (!src) cloneFromHost(report, e);
     else if (src.guest.kind !== g.kind) {
       report.error(
         g.file,

@@ -3,13 +3,14 @@
 // and guests are sorted by VMID, so the same input always gives the same bytes.
 
 import type { CodeBlockWriter } from 'ts-morph';
-import type { ImportedConfig, ImportedGuest } from './ir.js';
+import { Code, type CommentedGuest, type ImportedConfig, type ImportedGuest } from './ir.js';
 
 const LXC_ORDER = [
   'name',
   'description',
   'template',
   'cloneFrom',
+  'cloneFromHost',
   'cloneSnapshot',
   'ostemplate',
   'unprivileged',
@@ -42,6 +43,7 @@ const VM_ORDER = [
   'description',
   'template',
   'cloneFrom',
+  'cloneFromHost',
   'image',
   'cores',
   'memoryMb',
@@ -77,7 +79,12 @@ export async function emitConfig(config: ImportedConfig, fileName = 'phoenix.con
     },
   });
   const kinds = new Set(config.guests.map((g) => g.kind));
-  const helpers = ['defineConfig', ...(kinds.has('lxc') ? ['lxc'] : []), ...(kinds.has('vm') ? ['vm'] : [])];
+  const helpers = [
+    'defineConfig',
+    ...(config.helpers ?? []),
+    ...(kinds.has('lxc') ? ['lxc'] : []),
+    ...(kinds.has('vm') ? ['vm'] : []),
+  ];
   const source = project.createSourceFile(fileName, (w) => {
     for (const line of config.header) comment(w, line);
     w.writeLine(`import { ${helpers.join(', ')} } from 'phoenix-pve';`);
@@ -111,6 +118,10 @@ export async function emitConfig(config: ImportedConfig, fileName = 'phoenix.con
           if (i > 0) w.blankLine();
           guest(w, g);
         });
+        for (const c of config.commented ?? []) {
+          if (config.guests.length > 0) w.blankLine();
+          for (const line of commentedLines(c)) comment(w, line);
+        }
       });
       w.write(',').newLine();
     });
@@ -124,6 +135,27 @@ export async function emitConfig(config: ImportedConfig, fileName = 'phoenix.con
   return source.getFullText();
 }
 
+/**
+ * One guest as `emitConfig` prints it inside `guests` (comments, `103: lxc({...}),`), its lines
+ * indented from column 0 in steps of two spaces; line breaks are decided at the depth the guest
+ * has in a config file, so it reads the same as an imported one.
+ */
+export async function guestSource(g: ImportedGuest): Promise<string> {
+  const { CodeBlockWriter } = await import('ts-morph');
+  const w = new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true, newLine: '\n' });
+  w.setIndentationLevel(GUEST_DEPTH);
+  guest(w, g);
+  const pad = ' '.repeat(GUEST_DEPTH * 2);
+  return w
+    .toString()
+    .split('\n')
+    .map((l) => (l.startsWith(pad) ? l.slice(pad.length) : l))
+    .join('\n');
+}
+
+/** `export default defineConfig({ guests: { <here> } })`. */
+const GUEST_DEPTH = 2;
+
 function guest(w: CodeBlockWriter, g: ImportedGuest): void {
   for (const line of g.comments) comment(w, line);
   // Notes about a field the import left out (a dropped dependency) go above the guest.
@@ -131,8 +163,9 @@ function guest(w: CodeBlockWriter, g: ImportedGuest): void {
     if (g.fields[field] === undefined) for (const line of lines) comment(w, line);
   }
   const order = g.kind === 'lxc' ? LXC_ORDER : VM_ORDER;
+  const inPlace = g.inPlaceComments ?? new Map<string, string[]>();
   const keys = [
-    ...order.filter((k) => k in g.fields),
+    ...order.filter((k) => k in g.fields || inPlace.has(k)),
     ...Object.keys(g.fields)
       .filter((k) => !order.includes(k))
       .sort(),
@@ -140,6 +173,7 @@ function guest(w: CodeBlockWriter, g: ImportedGuest): void {
   w.write(`${g.vmid}: ${g.kind}(`).inlineBlock(() => {
     for (const k of keys) {
       const v = g.fields[k];
+      for (const line of v === undefined ? (inPlace.get(k) ?? []) : []) comment(w, line);
       if (v === undefined) continue;
       for (const line of g.fieldComments.get(k) ?? []) comment(w, line);
       w.write(`${key(k)}: `);
@@ -149,6 +183,24 @@ function guest(w: CodeBlockWriter, g: ImportedGuest): void {
   });
   w.write('),').newLine();
 }
+
+/** A legacy entry that could not be expressed: its reason, then the entry itself, commented out. */
+export function commentedLines(c: CommentedGuest): string[] {
+  const name = c.file.split(/[\\/]/).pop() ?? c.file;
+  const masked = JSON.stringify(
+    c.value,
+    (k, v) => (SECRET_KEY.test(k) && typeof v === 'string' ? '<removed>' : v),
+    2,
+  );
+  return [
+    `NOT IMPORTED: ${c.path} of ${name}${c.vmid !== undefined ? ` (guest ${c.vmid})` : ''}:`,
+    ...c.reasons.map((r) => `  ${r}`),
+    'The legacy entry, to declare here by hand once fixed:',
+    ...masked.split('\n').map((l) => `  ${l}`),
+  ];
+}
+
+const SECRET_KEY = /pass(word)?|secret|token|private/i;
 
 function comment(w: CodeBlockWriter, text: string): void {
   w.writeLine(text ? `// ${text}` : '//');
@@ -190,6 +242,7 @@ function value(w: CodeBlockWriter, v: unknown, prefix = 0): void {
 /** One-line form of a value, if it has one. */
 function inline(v: unknown): string | undefined {
   if (v === null) return 'null';
+  if (v instanceof Code) return v.text;
   if (typeof v === 'string') return str(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) {

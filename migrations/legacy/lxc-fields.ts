@@ -59,6 +59,26 @@ export function ostemplateFrom(
   return { volid: `${id}:vztmpl/${file}`, comment };
 }
 
+/**
+ * The oldest shape: `network_config` as one string `ip/cidr,gw,dns` (no interface name, no
+ * bridge). Read as the object shape with the bridge guessed (`vmbr0`, Proxmox's default bridge)
+ * and the guess reported.
+ */
+function stringNetwork(r: Reader, key: string, text: string, index: number): Reader {
+  r.consume(key);
+  const [ip, gw, ...dns] = text.split(',').map((p) => p.trim());
+  const obj: Record<string, Json> = { name: `eth${index}`, bridge: 'vmbr0' };
+  if (ip) obj.ip = ip;
+  if (gw) obj.gw = gw;
+  if (dns.length) obj.nameserver = dns.join(' ');
+  r.report.warn(
+    r.file,
+    r.at(key),
+    `the old string shape "${text}" (ip/cidr,gw,dns): read as ip ${ip || 'dhcp'}${gw ? `, gw ${gw}` : ''}${dns.length ? `, nameserver ${dns.join(' ')}` : ''}; interface eth${index} on bridge vmbr0 guessed`,
+  );
+  return new Reader(r.report, r.file, r.at(key), obj);
+}
+
 export function mapNetwork(r: Reader, guest: ImportedGuest, extra: GuestExtra): void {
   const f = guest.fields;
   const nets: Record<string, unknown>[] = [];
@@ -69,7 +89,8 @@ export function mapNetwork(r: Reader, guest: ImportedGuest, extra: GuestExtra): 
     ['network_config', 0],
     ['secondary_network_config', 1],
   ] as const) {
-    const nc = r.obj(key);
+    const rawNc = r.value[key];
+    const nc = typeof rawNc === 'string' ? stringNetwork(r, key, rawNc, index) : r.obj(key);
     if (!nc) continue;
     const n: Record<string, unknown> = {};
     n.name = nc.str('name') ?? `eth${index}`;
@@ -308,6 +329,12 @@ export function mapLxcOptions(r: Reader, guest: ImportedGuest): void {
   }
   const allowNesting = rawNesting ?? (managesNesting === true && effective !== 'unconfined');
   f.apparmor = { profile: effective, allowNesting };
+  if (effective === 'unconfined')
+    r.report.change(
+      r.file,
+      r.at(profile !== undefined ? 'apparmor_profile' : 'lxc_options'),
+      'the legacy tool dropped the `lxc.apparmor.profile: unconfined` line when it re-ran on an existing container: where the line is missing, the first build writes it back and restarts the container (it runs confined until then)',
+    );
   if (effective !== 'unconfined' && effective !== 'generated') {
     r.report.warn(
       r.file,
@@ -362,6 +389,11 @@ export function mapIdMaps(r: Reader, guest: ImportedGuest): void {
     r.file,
     r.at('id_maps'),
     'the legacy tool ignored these ranges (it wrote the default map); Phoenix applies them: review',
+  );
+  r.report.change(
+    r.file,
+    r.at('id_maps'),
+    'the legacy tool never applied these id_maps (it wrote the default map): the first build writes these ranges and the subuid/subgid delegations, and restarts the container; files its processes own under the mapped ids change owner as seen inside',
   );
   addFieldComment(
     guest,

@@ -97,13 +97,23 @@ export function mapVm(r: Reader, vmid: number, ctx: VmContext): GuestExtra {
     if (extra.cloneFrom)
       dropped('template_image', 'the VM is cloned (clone_from_vmid wins in the legacy tool)');
     else {
-      f.image = imageVolid(image, ctx.storages, r);
+      const volid = imageVolid(image, ctx.storages, r);
+      const named = importableImage(volid);
+      f.image = named.volid;
       mapped('template_image', 'image', 'cloud image → local:import/<file>');
       addFieldComment(
         guest,
         'image',
-        'the legacy tool downloaded this cloud image itself: put it on that storage (import content)',
+        `the legacy tool downloaded this cloud image itself: put it on that storage (import content)${named.renamed ? '.' : ''}`,
       );
+      if (named.renamed) {
+        for (const line of named.comment) addFieldComment(guest, 'image', line);
+        report.warn(
+          r.file,
+          r.at('template_image'),
+          `'${image}' renamed to '${named.volid}': Proxmox imports only .qcow2/.raw/.vmdk files from import/ (pve-storage Storage.pm:122); rename the file on the host (an Ubuntu/Debian .img cloud image is qcow2)`,
+        );
+      }
     }
   } else if (!extra.cloneFrom) {
     report.error(
@@ -290,6 +300,25 @@ function imageVolid(image: string, storages: StorageCatalog, r: Reader): string 
   const file = image.split('/').pop() ?? image;
   storages.use('local', 'import', r.file, r.at('template_image'));
   return `local:import/${file}`;
+}
+
+/**
+ * Proxmox imports a disk only from `import/*.qcow2|raw|vmdk` (pve-storage Storage.pm:122
+ * `$IMPORT_EXT_RE_1`; Plugin.pm `parse_volname` dies on any other name). Ubuntu's and Debian's
+ * `.img` cloud images are qcow2 files: the volid is renamed and the admin told to rename the file.
+ */
+export function importableImage(volid: string): { volid: string; renamed: boolean; comment: string[] } {
+  const m = /^([^:]+):import\/(.+)\.img$/.exec(volid);
+  if (!m) return { volid, renamed: false, comment: [] };
+  const stem = m[2]!.split('/').pop() ?? m[2]!;
+  return {
+    volid: `${m[1]}:import/${m[2]}.qcow2`,
+    renamed: true,
+    comment: [
+      'The Ubuntu .img is qcow2, and Proxmox imports only .qcow2/.raw/.vmdk from import/',
+      `(pve-storage Storage.pm:122): download it as ${stem}.qcow2`,
+    ],
+  };
 }
 
 function mapCloudInit(r: Reader, guest: ImportedGuest, extra: GuestExtra, ctx: VmContext): void {

@@ -20,6 +20,8 @@ export interface LegacyInputs {
   hypervisor?: JsonSource;
   /** Files seen and deliberately not read (the JSON Schemas), for the report. */
   ignored: string[];
+  /** A legacy installation folder given whole (`etc/` + `bin/`): where its scripts are. */
+  bin?: string;
 }
 
 export type ReadResult = { ok: true; value: LegacyInputs } | { ok: false; error: string };
@@ -42,12 +44,26 @@ function kindByContent(value: unknown): LegacyKind | undefined {
   return undefined;
 }
 
+function isInstall(dir: string): boolean {
+  const has = (sub: string) => {
+    try {
+      return statSync(join(dir, sub)).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  return (
+    has('etc') && has('bin') && !readdirSync(dir).some((n) => Object.values(LEGACY_FILE_NAMES).includes(n))
+  );
+}
+
 /** Reads the files; `paths` are folders or files as given on the command line. */
 export function readLegacyInputs(paths: string[]): ReadResult {
   if (paths.length === 0) return { ok: false, error: 'no input: give a folder or legacy JSON files' };
   const files: string[] = [];
   const ignored: string[] = [];
-  for (const p of paths) {
+  let bin: string | undefined;
+  for (let p of paths) {
     let isDir: boolean;
     try {
       isDir = statSync(p).isDirectory();
@@ -57,6 +73,11 @@ export function readLegacyInputs(paths: string[]): ReadResult {
     if (!isDir) {
       files.push(p);
       continue;
+    }
+    // A whole legacy installation (`/usr/local/phoenix_hypervisor`): configs in etc/, scripts in bin/.
+    if (isInstall(p)) {
+      bin = join(p, 'bin');
+      p = join(p, 'etc');
     }
     const names = readdirSync(p).sort();
     const found = names.filter((n) => Object.values(LEGACY_FILE_NAMES).includes(n));
@@ -70,7 +91,7 @@ export function readLegacyInputs(paths: string[]): ReadResult {
     for (const n of found) files.push(join(p, n));
   }
 
-  const inputs: LegacyInputs = { ignored };
+  const inputs: LegacyInputs = { ignored, ...(bin ? { bin } : {}) };
   for (const file of files) {
     let text: string;
     try {

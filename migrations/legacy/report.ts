@@ -32,6 +32,21 @@ export class Report {
     this.entries.push({ kind: 'problem', severity: 'error', file, path, message });
   }
 
+  /**
+   * Where the legacy tool's real effect on a host differed from what its JSON declares: what the
+   * first Phoenix build will change on a host the legacy tool built, and why.
+   */
+  readonly changes: { file: string; path: string; text: string }[] = [];
+  change(file: string, path: string, text: string): void {
+    this.changes.push({ file, path, text });
+  }
+
+  /** One line per guest for the report's last section: what was imported, guessed or changed. */
+  readonly guests: { vmid: number; label: string; notes: string[] }[] = [];
+  guest(vmid: number, label: string, notes: string[]): void {
+    this.guests.push({ vmid, label, notes });
+  }
+
   get errors(): Entry[] {
     return this.entries.filter((e) => e.kind === 'problem' && e.severity === 'error');
   }
@@ -102,6 +117,19 @@ export function formatReport(report: Report): string {
   for (const e of problems) {
     if (e.kind !== 'problem') continue;
     out.push(`  ${e.severity}: ${report.place(e.file, e.path)}: ${e.message}`);
+  }
+  if (report.changes.length > 0) {
+    out.push(
+      `What the first Phoenix build changes on a host the legacy tool built (${report.changes.length}):`,
+    );
+    for (const c of report.changes) out.push(`  ${report.place(c.file, c.path)}: ${c.text}`);
+  }
+  if (report.guests.length > 0) {
+    out.push(`Guests (${report.guests.length}), with what was guessed or changed:`);
+    for (const g of report.guests) {
+      out.push(`  ${g.vmid || '?'} ${g.label}:`);
+      for (const n of g.notes) out.push(`    - ${n}`);
+    }
   }
   return `${out.join('\n')}\n`;
 }

@@ -69,7 +69,7 @@ export class StorageCatalog {
     if (isObject(ids)) {
       for (const [key, id] of Object.entries(ids)) {
         if (typeof id !== 'string') continue;
-        // The legacy lookup key is `<pool>_<dataset with - → _>` (FIELDS.md 4.3).
+        // The legacy lookup key is `<pool>_<dataset with - → _>` (test/fixtures/legacy/FIELDS.md 4.3).
         const ds = this.datasets.find(
           (d) => `${d.pool}_${d.name.replace(/-/g, '_')}`.toLowerCase() === key.toLowerCase(),
         );

@@ -1,6 +1,7 @@
 // Entry point of the `phoenix` command. Each verb lives in its own module under ./commands and
 // registers itself here; this file only wires them up and turns a failure into an exit code.
 import { Command } from 'commander';
+import { registerAdopt } from './commands/adopt.js';
 import { registerBuild } from './commands/build.js';
 import { registerCheck } from './commands/check.js';
 import { registerCheckHealth } from './commands/check-health.js';
@@ -35,6 +36,7 @@ for (const register of [
   registerExplain,
   registerStatus,
   registerImport,
+  registerAdopt,
   registerSim,
   registerDestroy,
   registerPower,

@@ -43,6 +43,13 @@ export interface GuestSpec<Id = Vmid, F extends string = string> {
   memoryMb?: number;
   /** Guest this one is cloned from (a declared VMID of the same kind). Linked clone of a template, full clone otherwise. */
   cloneFrom?: Id;
+  /**
+   * A guest that already exists on the host but is not declared here (made by hand, by the legacy
+   * tool or by another config) to clone this one from. Nothing is inherited from it (declare the
+   * fields you need); the plan checks that it exists on the host and is of the same kind.
+   * Excludes `cloneFrom`. `phoenix import` writes it for a legacy clone whose source is not in the files.
+   */
+  cloneFromHost?: number;
   /** Clone from this declared snapshot of a non-template source (`--snapname`; legacy `template_snapshot_name`). */
   cloneSnapshot?: string;
   /** Convert to a Proxmox template once built (never left running). Default false. */
@@ -233,4 +240,26 @@ export function defineConfig<K extends PropertyKey, F extends string = never, S 
   config: ConfigSpec<K, F, S>,
 ): PhoenixConfig {
   return config as unknown as PhoenixConfig;
+}
+
+const SECRETS = Symbol.for('phoenix-pve.secrets');
+
+/**
+ * A secret read from the environment when the config loads (a cloud-init password, SSH keys), so
+ * it is never written in the config. Unset: `undefined`, and Phoenix leaves the value on the host
+ * as it is. `phoenix check` lists the variables read and whether they are set.
+ */
+export function fromEnv(name: string): string | undefined {
+  const g = globalThis as { [SECRETS]?: Map<string, boolean> };
+  g[SECRETS] ??= new Map();
+  // No `process` in the types: a config project need not have @types/node.
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[name];
+  g[SECRETS].set(name, value !== undefined && value !== '');
+  return value === '' ? undefined : value;
+}
+
+/** The variables `fromEnv` read in this process (name → set), for `phoenix check`. */
+export function secretsRead(): Map<string, boolean> {
+  return (globalThis as { [SECRETS]?: Map<string, boolean> })[SECRETS] ?? new Map();
 }

@@ -16,5 +16,5 @@ export type {
   VmSpec,
   ZfsVolumeSpec,
 } from './define.js';
-export { defineConfig, lxc, vm } from './define.js';
+export { defineConfig, fromEnv, lxc, vm } from './define.js';
 export type * from './model.js';

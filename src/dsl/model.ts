@@ -101,6 +101,8 @@ interface GuestCommon {
   memoryMb: number;
   /** The guest this one is cloned from. Clones of templates are linked, others full. */
   cloneFrom?: Vmid;
+  /** `cloneFrom` names a guest that exists only on the host (authoring `cloneFromHost`), not a declared one. */
+  cloneSourceOnHost?: boolean;
   /**
    * Clone from this snapshot of the source (`pct clone --snapname` / `qm clone --snapname`); one of
    * the source's `snapshots`. For a non-template source, which may be running (a full clone of a

@@ -29,6 +29,7 @@ export function resolveGuests(parsed: ParsedConfig, node: string, r: Reader): Ma
 
   /** The resolved clone source of `g`, or undefined (after reporting why) when there is none to inherit from. */
   function sourceOf(g: ParsedGuest): Guest | undefined {
+    if (g.spec.cloneFromHost !== undefined) return hostSource(g);
     const from = g.spec.cloneFrom;
     if (from === undefined) return undefined;
     const path = join(g.path, 'cloneFrom');
@@ -57,6 +58,24 @@ export function resolveGuests(parsed: ParsedConfig, node: string, r: Reader): Ma
     // A cloneFrom cycle is reported once, with the other dependency cycles (semantic.ts).
     if (resolving.has(from)) return undefined;
     return resolve(src);
+  }
+
+  /** `cloneFromHost`: a guest that must not be declared here; nothing is inherited from it. */
+  function hostSource(g: ParsedGuest): undefined {
+    const from = g.spec.cloneFromHost!;
+    const path = join(g.path, 'cloneFromHost');
+    if (g.spec.cloneFrom !== undefined) {
+      r.problem(
+        path,
+        'cannot be combined with cloneFrom',
+        'keep cloneFrom (a declared guest) or cloneFromHost (one only on the host)',
+      );
+    } else if (from === g.vmid) {
+      r.problem(path, 'a guest cannot be cloned from itself', 'remove cloneFromHost or name another guest');
+    } else if (byId.has(from)) {
+      r.problem(path, `guest ${from} is declared in this config`, `use cloneFrom: ${from}`);
+    }
+    return undefined;
   }
 
   function resolve(g: ParsedGuest): Guest {
@@ -96,6 +115,8 @@ function common(g: ParsedGuest, node: string) {
     ...(s.description !== undefined && { description: s.description }),
     ...(s.tags !== undefined && { tags: s.tags }),
     ...(s.cloneFrom !== undefined && { cloneFrom: s.cloneFrom }),
+    ...(s.cloneFrom === undefined &&
+      s.cloneFromHost !== undefined && { cloneFrom: s.cloneFromHost, cloneSourceOnHost: true }),
     ...(s.cloneSnapshot !== undefined && { cloneSnapshot: s.cloneSnapshot }),
     ...(s.featureArgs !== undefined && { featureArgs: s.featureArgs }),
     ...(s.app !== undefined && { app: s.app }),
@@ -116,7 +137,7 @@ function notForClones(g: ParsedGuest, key: 'ostemplate' | 'image', r: Reader): v
   if ((g.spec as LxcSpec & VmSpec)[key] !== undefined) {
     r.problem(
       join(g.path, key),
-      `does not apply to a clone: guest ${g.vmid} is created by cloning ${g.spec.cloneFrom}`,
+      `does not apply to a clone: guest ${g.vmid} is created by cloning ${g.spec.cloneFrom ?? g.spec.cloneFromHost}`,
       `remove ${key}, or remove cloneFrom to create the guest from it`,
     );
   }
@@ -124,10 +145,12 @@ function notForClones(g: ParsedGuest, key: 'ostemplate' | 'image', r: Reader): v
 
 function resolveLxc(g: ParsedGuest<'lxc'>, src: LxcGuest | undefined, node: string, r: Reader): LxcGuest {
   const s = g.spec;
-  const isClone = s.cloneFrom !== undefined;
+  const onHost = s.cloneFromHost !== undefined;
+  const isClone = s.cloneFrom !== undefined || onHost;
   if (isClone) notForClones(g, 'ostemplate', r);
-  else {
-    if (s.ostemplate === undefined) {
+  // A clone of a host-only guest inherits nothing: it declares its root disk like a new container.
+  if (!isClone || onHost) {
+    if (s.ostemplate === undefined && !isClone) {
       r.problem(
         join(g.path, 'ostemplate'),
         'missing: a container that is not a clone is created from an OS template',
@@ -193,10 +216,12 @@ function resolveLxc(g: ParsedGuest<'lxc'>, src: LxcGuest | undefined, node: stri
 
 function resolveVm(g: ParsedGuest<'vm'>, src: VmGuest | undefined, node: string, r: Reader): VmGuest {
   const s = g.spec;
-  const isClone = s.cloneFrom !== undefined;
+  const onHost = s.cloneFromHost !== undefined;
+  const isClone = s.cloneFrom !== undefined || onHost;
   if (isClone) notForClones(g, 'image', r);
-  else {
+  if (!isClone || onHost) {
     const need = (key: 'image' | 'storage' | 'bridge', fix: string) => {
+      if (key === 'image' && isClone) return;
       if (s[key] === undefined && !r.hasProblemAt(join(g.path, key))) {
         r.problem(join(g.path, key), 'missing: a VM that is not a clone needs it', fix);
       }

@@ -48,7 +48,7 @@ export interface ParsedConfig {
   meta?: Record<string, unknown>;
 }
 
-const STORAGE_TYPES: readonly StorageType[] = [
+export const STORAGE_TYPES: readonly StorageType[] = [
   'dir',
   'lvmthin',
   'lvm',
@@ -76,6 +76,7 @@ const COMMON_KEYS = [
   'cores',
   'memoryMb',
   'cloneFrom',
+  'cloneFromHost',
   'cloneSnapshot',
   'template',
   'dependsOn',
@@ -384,6 +385,8 @@ function parseCommon(o: Obj, path: string, r: Reader, target: LxcSpec | VmSpec):
   put(target, 'cores', r.number(o, 'cores', path, { min: 1, max: 8192 }));
   put(target, 'memoryMb', r.number(o, 'memoryMb', path, { min: 16, unit: 'MiB' }));
   if (o.cloneFrom !== undefined) put(target, 'cloneFrom', vmidItem(r)(o.cloneFrom, join(path, 'cloneFrom')));
+  if (o.cloneFromHost !== undefined)
+    put(target, 'cloneFromHost', vmidItem(r)(o.cloneFromHost, join(path, 'cloneFromHost')));
   put(target, 'cloneSnapshot', line(r, o, 'cloneSnapshot', path));
   put(target, 'template', r.boolean(o, 'template', path));
   put(target, 'dependsOn', r.list(o, 'dependsOn', path, vmidItem(r)));

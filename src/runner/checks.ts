@@ -1,6 +1,8 @@
 // Planning checks, before anything changes: every node, storage, OS template and cloud image the
 // plan needs exists and allows the content it is used for (Proxmox content types). A plan that
 // cannot succeed fails here — in --dry-run too — naming what is missing.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Config, ContentType, Guest } from '../dsl/model.js';
 import { hostDirConflicts, hostDirPaths } from '../lifecycle/hostdirs.js';
 import { describeLoss, lossOf } from '../lifecycle/volumes.js';
@@ -95,7 +97,7 @@ export function planChecks(
       if (g.cloneFrom !== undefined) {
         const src = config.guests.get(g.cloneFrom);
         const host = state.guests.get(g.cloneFrom);
-        if (!src && !host)
+        if (!src && !host && !g.cloneSourceOnHost)
           problems.push(`guest ${vmid}: clone source ${g.cloneFrom} is neither declared nor on the host`);
         const srcRunning = host?.status === 'running' && !host.template && !src?.template;
         // A running CT is fully cloned only from a snapshot (pve-container API2/LXC.pm:2086-2088).
@@ -139,7 +141,75 @@ export function planChecks(
       }
     }
   }
+  problems.push(...hostSourceProblems(config, state, staleGuests));
   return problems;
+}
+
+/**
+ * `cloneFromHost`: the source is not declared, so Phoenix never builds it; a guest still to be
+ * created needs it on the host already, and of its own kind (`pct clone` clones only containers,
+ * `qm clone` only VMs).
+ */
+export function hostSourceProblems(
+  config: Config,
+  state: HostState,
+  stale: Map<number, Set<string>>,
+): string[] {
+  const out: string[] = [];
+  for (const [vmid, names] of stale) {
+    const g = config.guests.get(vmid);
+    if (!g?.cloneSourceOnHost || g.cloneFrom === undefined || !names.has('exists')) continue;
+    const host = state.guests.get(g.cloneFrom);
+    const what = (k: string) => (k === 'lxc' ? 'a container' : 'a VM');
+    if (!host)
+      out.push(
+        `guest ${vmid}: cloneFromHost ${g.cloneFrom} does not exist on the host (it is not declared, so Phoenix does not build it: create it first, or declare it and use cloneFrom)`,
+      );
+    else if (host.kind !== g.kind)
+      out.push(
+        `guest ${vmid}: cloneFromHost ${g.cloneFrom} is ${what(host.kind)} on the host; ${what(g.kind)} can only be cloned from ${what(g.kind)}`,
+      );
+  }
+  return out;
+}
+
+/** The marker `phoenix import` puts on the second line of a placeholder for a missing legacy script. */
+export const PLACEHOLDER_MARK = '# phoenix:placeholder';
+
+/**
+ * Provisioning steps about to run a placeholder script (a legacy script `phoenix import` could not
+ * find): on a real host the build refuses them, on the simulator they are warnings.
+ */
+export function placeholderProblems(config: Config, verdicts: Map<string, Verdict>): string[] {
+  const out: string[] = [];
+  const seen = new Map<string, boolean>();
+  const placeholder = (script: string) => {
+    let p = seen.get(script);
+    if (p === undefined) {
+      try {
+        const head = readFileSync(path.resolve(path.dirname(config.file), script), 'utf8').split('\n', 3);
+        p = head.some((l) => l.startsWith(PLACEHOLDER_MARK));
+      } catch {
+        p = false;
+      }
+      seen.set(script, p);
+    }
+    return p;
+  };
+  for (const v of verdicts.values()) {
+    if (!v.stale) continue;
+    const g = config.guests.get(v.guest);
+    const script = v.name.startsWith('feature:')
+      ? config.features[v.name.slice('feature:'.length)]?.script
+      : v.name === 'app'
+        ? g?.app?.script
+        : undefined;
+    if (script && placeholder(script))
+      out.push(
+        `${v.target} would run ${script}, a placeholder \`phoenix import\` wrote for a legacy script it did not find: port the script (and remove its placeholder line) first`,
+      );
+  }
+  return out;
 }
 
 /** `; it would lose: rootfs ... (8G); snapshots: base` for a guest on the host. */

@@ -1,5 +1,5 @@
 // Bad input: a clear message with file and position, exit 2, no stack trace, nothing written.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { BASE_TEMPLATE, ct, ensureBuilt, legacyFolder, phoenix, tempDir } from './helpers.js';
@@ -40,18 +40,23 @@ it('truncated JSON points at the end of the file', () => {
   expectRefused(['import', dir, '-o', out], /phoenix_vm_configs\.json:3:1: invalid JSON/, out);
 });
 
-it('wrong types: file:line:column of the value', () => {
-  const text = `${JSON.stringify({ lxc_configs: { 900: ct({ template: BASE_TEMPLATE, memory_mb: { much: true } }) } }, null, 4)}\n`;
+it('wrong types in one guest: file:line:column of the value, the guest commented out, the rest imported', () => {
+  const text = `${JSON.stringify({ lxc_configs: { 900: ct({ template: BASE_TEMPLATE, memory_mb: { much: true } }), 950: ct({ name: 'ok', template: BASE_TEMPLATE }) } }, null, 4)}\n`;
   const dir = legacyFolder({ lxc: text });
   const out = join(tempDir(), 'phoenix.config.ts');
   const line = text.split('\n').findIndex((l) => l.includes('"memory_mb"')) + 1;
-  expectRefused(
-    ['import', dir, '-o', out],
+  const r = phoenix(['import', dir, '-o', out, '--no-stubs']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(
     new RegExp(
       `phoenix_lxc_configs\\.json:${line}:26: lxc_configs\\.900\\.memory_mb: expected a whole number, found an object`,
     ),
-    out,
   );
+  expect(r.stdout).toContain('Imported 1 of 2 legacy guests');
+  const written = readFileSync(out, 'utf8');
+  expect(written).toContain('// NOT IMPORTED: lxc_configs.900 of phoenix_lxc_configs.json (guest 900):');
+  expect(written).toContain('950: lxc({');
 });
 
 it('wrong top-level shape', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const LEGACY = resolve(ROOT, '../shared/legacy');
+export const LEGACY = resolve(ROOT, 'test/fixtures/legacy');
 export const BIN = join(ROOT, 'bin/phoenix.js');
 
 export function tempDir(prefix = 'phoenix-import-'): string {

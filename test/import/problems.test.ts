@@ -1,5 +1,5 @@
-// Suspicious legacy data is reported with its place and the file is still written; data that
-// cannot make a valid config is refused with exit 2 and nothing written.
+// Suspicious legacy data is reported with its place and the file is still written; a guest that
+// cannot be expressed at all is left out, commented out with its reason, and the rest imports.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -173,42 +173,27 @@ describe('legacy data Proxmox would refuse is adjusted, reported, and the result
   });
 });
 
-describe('refusals: exit 2, nothing written, the reason with its place', () => {
-  const cases: [string, LegacyFiles, RegExp][] = [
-    [
-      'an undeclared clone source',
-      { lxc: { lxc_configs: { 101: ct({ clone_from_ctid: '900' }) } } },
-      /lxc_configs\.101\.clone_from_ctid: clone source 900 is not declared/,
-    ],
+describe('no whole-fleet refusal: a guest that cannot be expressed is commented out with its reason', () => {
+  const ok = { 950: ct({ name: 'fine', template: BASE_TEMPLATE }) };
+  const cases: [string, LegacyFiles, RegExp, string][] = [
     [
       'a clone cycle',
       {
         lxc: {
           lxc_configs: {
+            ...ok,
             101: ct({ name: 'a', clone_from_ctid: '102' }),
             102: ct({ name: 'b', clone_from_ctid: '101' }),
           },
         },
       },
       /clone cycle: 101 → 102 → 101/,
-    ],
-    [
-      'a dependency cycle',
-      {
-        lxc: {
-          lxc_configs: {
-            ...base,
-            101: ct({ name: 'a', clone_from_ctid: '900', dependencies: ['102'] }),
-            102: ct({ name: 'b', clone_from_ctid: '900', dependencies: ['101'] }),
-          },
-        },
-      },
-      /dependency cycle .*: 101 → 102 → 101/,
+      'lxc_configs.101',
     ],
     [
       'one VMID for an LXC and a VM',
       {
-        lxc: { lxc_configs: base },
+        lxc: { lxc_configs: { ...ok, ...base } },
         vm: {
           vms: [
             {
@@ -224,24 +209,113 @@ describe('refusals: exit 2, nothing written, the reason with its place', () => {
         },
       },
       /vms\[0\]: VMID 900 is already declared as an LXC/,
+      'vms[0]',
     ],
     [
       'a container with no way to be created',
-      { lxc: { lxc_configs: { 101: ct() } } },
+      { lxc: { lxc_configs: { ...ok, 101: ct() } } },
       /lxc_configs\.101: neither 'clone_from_ctid' nor 'template'/,
+      'lxc_configs.101',
     ],
     [
       'a CTID that is not a number',
-      { lxc: { lxc_configs: { web: ct({ template: BASE_TEMPLATE }) } } },
+      { lxc: { lxc_configs: { ...ok, web: ct({ template: BASE_TEMPLATE }) } } },
       /lxc_configs\.web: 'web' is not a CTID/,
+      'lxc_configs.web',
     ],
   ];
-  it.each(cases)('%s', (_name, files, message) => {
+  it.each(cases)('%s', (_name, files, message, entry) => {
     const r = run(files);
-    expect(r.code).toBe(2);
-    expect(r.written).toBeUndefined();
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr).toContain('refused, nothing written');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(message);
+    expect(r.stdout).toContain(`${entry}: not imported, left commented out`);
+    expect(r.written).toContain(`// NOT IMPORTED: ${entry} of`);
+    expect(r.written).toContain('950: lxc({');
+    const check = phoenix(['check', '-c', r.out]);
+    expect(check.code).toBe(0);
   });
+
+  it('the commented-out entry never shows a secret', () => {
+    const r = run({ lxc: { lxc_configs: { ...ok, 101: ct({ user_password: 'hunter2' }) } } });
+    expect(r.code).toBe(0);
+    expect(r.written).toContain('"user_password": "<removed>"');
+    expect(r.written).not.toContain('hunter2');
+  });
+});
+
+describe('old shapes and missing sources import with warnings', () => {
+  it('an undeclared clone source becomes cloneFromHost, named in a warning', () => {
+    const r = run({ lxc: { lxc_configs: { 101: ct({ clone_from_ctid: '905' }) } } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /warning: .*lxc_configs\.101\.clone_from_ctid: clone source 905 is not declared: imported as cloneFromHost 905/,
+    );
+    expect(r.written).toMatch(/101: lxc\(\{[\s\S]*?cloneFromHost: 905,/);
+    expect(phoenix(['check', '-c', r.out]).code).toBe(0);
+  });
+
+  it('network_config as one string ip/cidr,gw,dns', () => {
+    const r = run({
+      lxc: {
+        lxc_configs: {
+          900: ct({ template: BASE_TEMPLATE, network_config: '10.0.0.50/24,10.0.0.1,10.0.0.13' }),
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /warning: .*network_config: the old string shape "10\.0\.0\.50\/24,10\.0\.0\.1,10\.0\.0\.13"/,
+    );
+    expect(r.written).toContain(
+      "net: [{ name: 'eth0', bridge: 'vmbr0', ip: '10.0.0.50/24', gw: '10.0.0.1' }],",
+    );
+    expect(r.written).toContain("nameserver: '10.0.0.13',");
+    expect(phoenix(['check', '-c', r.out]).code).toBe(0);
+  });
+
+  it('the report lists every guest with what was guessed', () => {
+    const r = run({
+      lxc: {
+        lxc_configs: {
+          ...base,
+          101: ct({ name: 'a', clone_from_ctid: '905' }),
+          102: ct({ name: 'b', clone_from_ctid: '900' }),
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    const section = r.stdout.slice(r.stdout.indexOf('Guests (3)'));
+    expect(section).toMatch(/ 101 lxc a:\n {4}- clone source 905 is not declared/);
+    expect(section).toMatch(/ 900 lxc base:\n/);
+    expect(section).toMatch(/ 102 lxc b:\n/);
+  });
+});
+
+it("the report says what the first build changes where the legacy tool's effect differed from its JSON", () => {
+  const rule = { type: 'in', action: 'ACCEPT', source: '10.0.0.1', proto: 'tcp', port: '22', comment: 'ssh' };
+  const r = run({
+    lxc: {
+      lxc_configs: {
+        900: ct({
+          name: 'base',
+          template: BASE_TEMPLATE,
+          apparmor_profile: 'unconfined',
+          id_maps: [{ type: 'gid', container_id: 33, host_id: 33, size: 1 }],
+          firewall: { enabled: true, rules: [rule, rule] },
+        }),
+      },
+    },
+  });
+  expect(r.code).toBe(0);
+  const section = r.stdout.slice(r.stdout.indexOf('What the first Phoenix build changes'));
+  expect(section).toMatch(
+    /lxc_configs\.900\.apparmor_profile: the legacy tool dropped the `lxc\.apparmor\.profile: unconfined` line/,
+  );
+  expect(section).toMatch(/lxc_configs\.900\.id_maps: the legacy tool never applied these id_maps/);
+  expect(section).toMatch(
+    /lxc_configs\.900\.firewall\.rules\[1\]: the legacy tool wrote this duplicate of rules\[0\]/,
+  );
+  expect(r.written?.match(/source: '10\.0\.0\.1'/g)).toHaveLength(1);
 });

@@ -104,7 +104,8 @@ describe('templates and clones', () => {
     });
     expect([101, 102].map((id) => guest(r, id).cloneFrom)).toEqual([900, 900]);
     expect([1001, 1002].map((id) => guest(r, id).cloneFrom)).toEqual([9000, 9000]);
-    expect(guest(r, 9000).image).toBe('local:import/noble.img');
+    // Proxmox imports only .qcow2/.raw/.vmdk: the .img (a qcow2 file) is renamed, and the report says so.
+    expect(guest(r, 9000).image).toBe('local:import/noble.qcow2');
     // vm_defaults fill what the VM leaves out, as the legacy vm-manager did.
     expect(guest(r, 1001)).toMatchObject({ cores: 2, memoryMb: 2048, storage: 'local-lvm', bridge: 'vmbr0' });
   });

@@ -7,7 +7,7 @@
 //     guest config appears, no build lock is left).
 // Legacy JSON for `phoenix import` (invalid JSON, wrong types) and misused command lines too.
 // The corpus is run once in beforeAll, a few processes at a time; each case is then its own test.
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,15 +121,22 @@ const KNOWN_BUGS: Record<string, string> = {
 /** `phoenix import` inputs: a folder of legacy JSON each, and the place the refusal names. */
 const IMPORTS: Record<string, string> = {
   'i01-truncated-json': 'phoenix_lxc_configs.json:15:25: invalid JSON',
-  'i02-wrong-types': 'phoenix_lxc_configs.json:13:26: lxc_configs.900.memory_mb: ',
   'i03-empty-file': 'phoenix_vm_configs.json:1:1: invalid JSON',
   'i04-array-top-level': 'phoenix_hypervisor_config.json:1:1: ',
   'i05-configs-not-object': 'phoenix_lxc_configs.json:2:20: lxc_configs: ',
-  'i06-vmid-not-number': 'phoenix_lxc_configs.json:7:16: lxc_configs.web: ',
   'i07-vms-not-list': 'phoenix_vm_configs.json:10:12: vms: ',
   'i08-trailing-garbage': 'phoenix_vm_configs.json:503:1: invalid JSON',
-  'i09-duplicate-vmid': 'phoenix_vm_configs.json:501:9: vms[3]: ',
   'i10-nul-bytes': 'phoenix_lxc_configs.json:1:2: invalid JSON',
+};
+
+/**
+ * Inputs broken inside one guest: the guest is left out (commented out in the config, with the
+ * place in the report) and the rest imports — one guest never refuses the fleet.
+ */
+const GUEST_IMPORTS: Record<string, string> = {
+  'i02-wrong-types': 'phoenix_lxc_configs.json:13:26: lxc_configs.900.memory_mb: ',
+  'i06-vmid-not-number': 'phoenix_lxc_configs.json:7:16: lxc_configs.web: ',
+  'i09-duplicate-vmid': 'phoenix_vm_configs.json:501:9: vms[3]: ',
 };
 
 /** Misused command lines against a valid config: [args, text the message must contain]. */
@@ -193,7 +200,7 @@ beforeAll(async () => {
       outcomes.set(file, { runs, simRoot });
     });
   }
-  for (const dir of Object.keys(IMPORTS)) {
+  for (const dir of [...Object.keys(IMPORTS), ...Object.keys(GUEST_IMPORTS)]) {
     jobs.push(async () => {
       const cwd = path.join(work, 'import', dir);
       const runs = [await phoenix(['import', '.', '-o', 'out.ts', '--no-stubs'], { cwd })];
@@ -254,6 +261,19 @@ describe('bad-input corpus: legacy JSON for phoenix import', () => {
       expectCleanRefusal(o.runs[0]!, place);
       expect(o.runs[0]!.stderr).toContain('refused, nothing written');
       expect(existsSync(path.join(work, 'import', dir, 'out.ts'))).toBe(false);
+    });
+  }
+});
+
+describe('bad-input corpus: legacy JSON broken inside one guest', () => {
+  for (const [dir, place] of Object.entries(GUEST_IMPORTS)) {
+    it(`${dir}: the guest at ${place.trim()} is commented out, the rest imports`, () => {
+      const run = outcomes.get(dir)!.runs[0]!;
+      const shown = `phoenix ${run.args.join(' ')}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+      expect(run.status, shown).toBe(0);
+      expect(run.stdout, shown).toContain(place);
+      expect(run.stdout, shown).not.toMatch(STACK_LINE);
+      expect(readFileSync(path.join(work, 'import', dir, 'out.ts'), 'utf8')).toContain('// NOT IMPORTED: ');
     });
   }
 });

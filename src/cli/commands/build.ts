@@ -2,7 +2,7 @@
 // parallel (or only show it with --dry-run).
 
 import type { Command } from 'commander';
-import { planChecks, sourceWarnings } from '../../runner/checks.js';
+import { placeholderProblems, planChecks, sourceWarnings } from '../../runner/checks.js';
 import type { BuildEvent, Emit, PlanStep } from '../../runner/events.js';
 import { History } from '../../runner/history.js';
 import { settleLocks } from '../../runner/recovery.js';
@@ -162,6 +162,9 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       reasons: v.reasons.map(formatReason),
     }));
     const problems = planChecks(engine.config, state, verdicts, !!flags.allowReplace);
+    for (const p of placeholderProblems(engine.config, verdicts))
+      if (flags.sim || flags.simStrict) process.stderr.write(`phoenix build: warning: ${p}\n`);
+      else problems.push(p);
     for (const w of sourceWarnings(engine.config, state, verdicts))
       process.stderr.write(`phoenix build: warning: ${w}\n`);
 

@@ -1,6 +1,7 @@
 // `phoenix check [--config <file>]`: load and validate the config, print one line per guest.
 // Exit 0 when valid, 2 when not (every problem listed, with file:line and the fix).
 import type { Command } from 'commander';
+import { secretsRead } from '../../dsl/define.js';
 import { formatDiagnostics } from '../../dsl/diagnostics.js';
 import { loadConfig } from '../../dsl/load.js';
 import type { Config, Guest } from '../../dsl/model.js';
@@ -90,5 +91,9 @@ export function registerCheck(program: Command): void {
       );
     const n = config.guests.size;
     process.stdout.write(`${flags.config}: ${n} guest${n === 1 ? '' : 's'}, valid\n`);
+    for (const [name, set] of secretsRead())
+      process.stdout.write(
+        `secret from the environment: ${name} (${set ? 'set' : 'unset: Phoenix leaves the value on the host as it is'})\n`,
+      );
   });
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { importLegacy } from '../../../migrations/json-import.js';
+import { projectScripts } from '../../../migrations/legacy/scripts.js';
 
 interface ImportCliOptions {
   output: string;
@@ -69,15 +70,23 @@ export async function runImport(paths: string[], opts: ImportCliOptions): Promis
     process.stderr.write(`phoenix import: cannot write ${out} (${code})\n`);
     return 2;
   }
+  // Scripts: the legacy installation's own when it was given whole, placeholders for the rest.
   const stubs: string[] = [];
-  if (opts.stubs) {
-    const base = dirname(resolve(out));
-    for (const script of result.scripts) {
-      const file = join(base, script);
-      if (existsSync(file)) continue;
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, stubScript(script), { mode: 0o755 });
-      stubs.push(script);
+  const brought: string[] = [];
+  const unsourced: string[] = [];
+  const base = dirname(resolve(out));
+  for (const s of projectScripts(result.scripts, result.bin)) {
+    const file = join(base, s.path);
+    if (existsSync(file) || (!s.from && !opts.stubs)) continue;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, s.content, { mode: 0o755 });
+    if (!s.from) stubs.push(s.path);
+    else {
+      brought.push(
+        `${s.path} (from ${s.from}${s.inlined.length ? `, with ${s.inlined.join(', ')} inlined` : ''})`,
+      );
+      for (const m of s.missing)
+        unsourced.push(`${s.path} sources ${m}, which the installation does not have`);
     }
   }
   if (opts.report) process.stdout.write(result.reportText);
@@ -86,22 +95,15 @@ export async function runImport(paths: string[], opts: ImportCliOptions): Promis
     `Imported ${result.guestCount} of ${result.legacyCount} legacy guests into ${out}` +
       `${warnings ? ` (${warnings} problem${warnings === 1 ? '' : 's'} to review)` : ''}\n`,
   );
+  if (brought.length > 0)
+    process.stdout.write(
+      `Brought ${brought.length} legacy script(s) into the project:\n${brought.map((b) => `  ${b}\n`).join('')}`,
+    );
+  for (const u of unsourced) process.stdout.write(`warning: ${u}\n`);
   if (stubs.length > 0) {
     process.stdout.write(
-      `Created ${stubs.length} stub script(s) that fail until ported: ${stubs.join(', ')}\n`,
+      `Created ${stubs.length} placeholder script(s) that fail until ported (a build on a real host refuses them): ${stubs.join(', ')}\n`,
     );
   }
   return 0;
-}
-
-function stubScript(script: string): string {
-  return [
-    '#!/usr/bin/env bash',
-    `# ${script}: created by \`phoenix import\` as a placeholder for a legacy script.`,
-    '# Port the legacy script here: keep it idempotent (a re-run must change nothing).',
-    'set -euo pipefail',
-    `echo "${script}: not ported from the legacy system yet" >&2`,
-    'exit 1',
-    '',
-  ].join('\n');
 }
