@@ -4,7 +4,7 @@
 // counted so a build can report how many host round trips it cost.
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -14,6 +14,8 @@ export interface CommandResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when a signal killed the command (then exitCode is 128 + its number). */
+  signal?: string;
 }
 
 export interface RunOptions {
@@ -216,6 +218,16 @@ async function runLocal(
     child.stderr?.on('data', feed);
   }
   const r = await child;
+  if (r.signal) {
+    // Killed (OOM killer, an admin's kill): say so, rather than pass it off as "cannot run" (127).
+    const code = 128 + (osConstants.signals[r.signal] ?? 0);
+    return {
+      exitCode: code,
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      signal: r.signal,
+    };
+  }
   if (r.failed && r.exitCode === undefined) {
     // The command could not start at all (not installed, no such file).
     return { exitCode: 127, stdout: '', stderr: `${cmd}: ${r.shortMessage ?? 'cannot run'}` };
