@@ -1,7 +1,7 @@
 // Ctrl-C, in a real terminal (a pseudo-terminal) and in a pipe: no new step starts, the running
 // Proxmox command finishes, polling waits stop, the summary is printed, the build lock is
 // released, the exit code is 130; a second Ctrl-C aborts at once and still releases the lock.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -125,4 +125,39 @@ describe('a signal without a terminal', () => {
     expect(out).toContain('(interrupted)');
     expect(existsSync(lockFile(p.simRoot))).toBe(false);
   }, 240_000);
+});
+
+describe('the guest agent wait', () => {
+  it('stops polling a VM that is gone, at once', async () => {
+    const f = fixture('cli/vm');
+    const env = f.env({
+      PHOENIX_SIM_SPEED: '0.05',
+      PHOENIX_SIM_FAULTS: 'cmd=qm:op=guest-ping',
+      PHOENIX_AGENT_WAIT_S: '600',
+    });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/phoenix.js'), 'build', '--sim'], {
+      cwd: f.dir,
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    const waiting = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/start vm\/2001:agent/.test(out)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await waiting;
+    const qm = (args: string[]) =>
+      spawnSync(process.execPath, [path.join(ROOT, 'bin', 'sim', 'qm'), ...args], {
+        env: { ...process.env, ...env, PHOENIX_SIM_FAULTS: '' },
+        encoding: 'utf8',
+      });
+    expect(qm(['stop', '2001']).status).toBe(0);
+    expect(qm(['destroy', '2001', '--purge']).status).toBe(0);
+    const gone = Date.now();
+    expect(await exited).toBe(1);
+    expect(Date.now() - gone).toBeLessThan(8000);
+    expect(out).toMatch(/FAIL {2}vm\/2001:agent after .*VM 2001 is gone while waiting for its guest agent/);
+  }, 120_000);
 });

@@ -115,8 +115,10 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       process.stderr.write(
         '\nphoenix build: aborted; running Proxmox commands may leave guests locked (the next build recovers what it started)\n',
       );
-      const release = flags.dryRun ? Promise.resolve() : host.releaseLock();
-      void release.catch(() => undefined).finally(() => process.exit(signalExit(signal)));
+      void host
+        .releaseLock()
+        .catch(() => undefined)
+        .finally(() => process.exit(signalExit(signal)));
       return;
     }
     exitSignal = signal;
@@ -127,8 +129,11 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       message: `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: no new steps start; waiting for running Proxmox commands (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to abort)`,
     });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // A dry run changes nothing: Node's own Ctrl-C (exit at once) suits it.
+  if (!flags.dryRun) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     await buildLocked();
   } finally {
@@ -243,6 +248,8 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
         if (e.type === 'summary') return;
         display.emit(e);
         if (e.type === 'note' || e.type === 'interrupt') display.note(e.message);
+        if (e.type === 'plan')
+          display.note(`${e.steps.length} of ${e.selected} targets stale; ${planTotalsLine(e.steps)}`);
       } else plain(e);
     };
     emit({ type: 'state-read', hostCalls: read.value.calls, ms: read.value.ms, guests: state.guests.size });
