@@ -7,7 +7,7 @@ import type { Bundle } from './bundle.js';
 
 // Kept in `.phoenix/cache/` beside the config, valid while every input file has the same content hash.
 // Bundle files are named by content so a changed config is never served from Node's module cache.
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2; // 2: bundles carry an inline source map
 
 interface CacheEntry {
   version: number;

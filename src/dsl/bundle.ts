@@ -21,6 +21,14 @@ function runtimeEntry(): string | undefined {
   return undefined;
 }
 
+/** The folders of the authoring runtime: its own, and the sources its source map points into. */
+export function runtimeDirs(): string[] {
+  const entry = runtimeEntry();
+  if (!entry) return [];
+  const dir = path.dirname(entry);
+  return [dir, path.resolve(dir, '../src/dsl')];
+}
+
 export interface Bundle {
   code: string;
   /** Absolute paths of every local file the bundle was made from (the config, its imports, the runtime). */
@@ -44,6 +52,9 @@ export async function bundle(file: string): Promise<Result<Bundle, Diagnostic[]>
       target: 'node20',
       packages: 'external',
       logLevel: 'silent',
+      // Inline, so a bundle served from the cache still maps a throw back to the user's line.
+      sourcemap: 'inline',
+      sourcesContent: false,
       plugins: runtime
         ? [
             {

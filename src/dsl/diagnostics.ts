@@ -20,6 +20,8 @@ export interface Diagnostic {
   column?: number;
   /** Length of the offending text on that line, for the squiggle. */
   length?: number;
+  /** What the loader points at: the value written at `path` (default), or its key (an unknown field). */
+  underline?: 'key';
 }
 
 export interface FormatOptions {

@@ -7,12 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundle } from './bundle.js';
+import { bundle, runtimeDirs } from './bundle.js';
 import { cachedBundle, storeBundle } from './bundle-cache.js';
 import type { Diagnostic, Result } from './diagnostics.js';
 import { err } from './diagnostics.js';
 import { duplicateKeys, locatePaths } from './locate.js';
 import type { Config } from './model.js';
+import { placeOfThrow } from './runtime-error.js';
 import { validateConfig } from './validate.js';
 
 export const DEFAULT_CONFIG = 'phoenix.config.ts';
@@ -28,9 +29,17 @@ function problem(file: string, message: string, fix?: string): Diagnostic {
   return { path: '', message, file, ...(fix && { fix }) };
 }
 
-/** Imports bundled code from a temp file (beside the config, so its bare imports resolve from there). */
-async function importTemp(code: string, file: string): Promise<unknown> {
-  const name = `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.mjs`;
+/** A file's text, or undefined when it cannot be read. */
+function readText(file: string | undefined): string | undefined {
+  try {
+    return file === undefined ? undefined : fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Imports bundled code from a temp file `name` beside the config (so its bare imports resolve from there). */
+async function importTemp(code: string, file: string, name: string): Promise<unknown> {
   let tmp = path.join(path.dirname(file), name);
   try {
     fs.writeFileSync(tmp, code);
@@ -58,40 +67,38 @@ async function importConfig(
     target = useCache ? storeBundle(file, b.value) : undefined;
     code = b.value.code;
   }
+  // Unique, so the stack frames of a throw can be told apart from any other module's.
+  const name = target
+    ? path.basename(target)
+    : `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.mjs`;
   try {
-    const mod = target ? await import(pathToFileURL(target).href) : await importTemp(code ?? '', file);
+    const mod = target ? await import(pathToFileURL(target).href) : await importTemp(code ?? '', file, name);
     return { ok: true, value: mod as Record<string, unknown> };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    return err([problem(file, `the config failed while loading: ${message}`)]);
+    const at = placeOfThrow(e, name, code ?? readText(target) ?? '', path.dirname(file), runtimeDirs());
+    return err([{ ...problem(file, `the config failed while loading: ${message}`), ...at }]);
   }
 }
 
 /** Adds `line`/`column` from the config source to diagnostics that name a config path. */
 export async function locateDiagnostics(diagnostics: Diagnostic[], file: string): Promise<Diagnostic[]> {
   const wanted = diagnostics.filter((d) => d.file === file && d.line === undefined);
-  if (wanted.length === 0) return diagnostics;
-  let source: string;
-  try {
-    source = fs.readFileSync(file, 'utf8');
-  } catch {
-    return diagnostics;
-  }
-  const at = locatePaths(source, [...new Set(wanted.map((d) => d.path))]);
+  const source = wanted.length > 0 ? readText(file) : undefined;
+  const keys = new Set(wanted.filter((d) => d.underline === 'key').map((d) => d.path));
+  const at =
+    source === undefined ? new Map() : locatePaths(source, [...new Set(wanted.map((d) => d.path))], keys);
   return diagnostics.map((d) => {
     const loc = d.file === file && d.line === undefined ? at.get(d.path) : undefined;
-    return loc ? { ...d, line: loc.line, column: loc.column, length: loc.length } : d;
+    const { underline: _, ...rest } = d; // said where to point; not part of the problem shown
+    return loc ? { ...rest, line: loc.line, column: loc.column, length: loc.length } : rest;
   });
 }
 
 /** Keys written twice in the config file itself (see duplicateKeys): the first one is lost on import. */
 function writtenTwice(file: string): Diagnostic[] {
-  let source: string;
-  try {
-    source = fs.readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
+  const source = readText(file);
+  if (source === undefined) return [];
   return duplicateKeys(source).map(({ path: at, location }) => {
     const guest = /^guests\.(\d+)$/.exec(at)?.[1];
     return {

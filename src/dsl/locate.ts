@@ -324,12 +324,21 @@ export function duplicateKeys(source: string): { path: string; location: Locatio
   return out;
 }
 
-export function locatePaths(source: string, paths: readonly string[]): Map<string, Location> {
+/**
+ * Where each path is written: its value when that is a scalar (`905`), else its key. Paths in
+ * `keys` always point at the key (`memroyMb:` of an unknown field, not the `1024` after it).
+ */
+export function locatePaths(
+  source: string,
+  paths: readonly string[],
+  keys: ReadonlySet<string> = new Set(),
+): Map<string, Location> {
   const out = new Map<string, Location>();
   const parsed = parse(source);
   if (!parsed) return out;
   const { exported, unwrap } = parsed;
-  type Found = { at: { s: number; e: number }; value: Node };
+  type Span = { s: number; e: number };
+  type Found = { at: Span; key?: Span; value: Node };
 
   // Each object's properties as a map from key to what it holds, built once per object — looking
   // up each problem's path by scanning the properties again made locating quadratic in the number
@@ -345,23 +354,24 @@ export function locatePaths(source: string, paths: readonly string[]): Map<strin
     }
     const known = byDepth[depth];
     if (known) return known;
-    const keys = new Map<string, Found>();
-    byDepth[depth] = keys;
-    if (container.t !== 'object' || depth > 20) return keys;
+    const byKey = new Map<string, Found>();
+    byDepth[depth] = byKey;
+    if (container.t !== 'object' || depth > 20) return byKey;
     for (const prop of container.props) {
       if ('spread' in prop) {
         const spread = unwrap(prop.spread);
         if (spread.t === 'array') {
           for (const [i, item] of spread.items.entries())
-            if (item.e > 0) keys.set(String(i), { at: item, value: unwrap(item) });
-        } else for (const [key, found] of index(spread, depth + 1)) keys.set(key, found);
+            if (item.e > 0) byKey.set(String(i), { at: item, value: unwrap(item) });
+        } else for (const [key, found] of index(spread, depth + 1)) byKey.set(key, found);
       } else if (prop.key !== undefined) {
         // Point at a scalar value (`905`), else at the property's name.
-        const at = prop.value.t === 'scalar' ? prop.value : { s: prop.ks, e: prop.ke };
-        keys.set(prop.key, { at, value: unwrap(prop.value) });
+        const key = { s: prop.ks, e: prop.ke };
+        const at = prop.value.t === 'scalar' ? prop.value : key;
+        byKey.set(prop.key, { at, key, value: unwrap(prop.value) });
       }
     }
-    return keys;
+    return byKey;
   };
   const child = (container: Node, key: string): Found | undefined => {
     if (container.t === 'array') {
@@ -381,10 +391,11 @@ export function locatePaths(source: string, paths: readonly string[]): Map<strin
       if (!next) break;
       found = next;
     }
-    const loc = position(found.at.s);
-    const lineEnd = source.indexOf('\n', found.at.s);
-    const end = Math.min(found.at.e, lineEnd < 0 ? source.length : lineEnd);
-    out.set(path, { ...loc, length: Math.max(1, end - found.at.s) });
+    const at = (keys.has(path) && found.key) || found.at;
+    const loc = position(at.s);
+    const lineEnd = source.indexOf('\n', at.s);
+    const end = Math.min(at.e, lineEnd < 0 ? source.length : lineEnd);
+    out.set(path, { ...loc, length: Math.max(1, end - at.s) });
   }
   return out;
 }

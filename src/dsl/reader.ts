@@ -28,29 +28,73 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** The closest of `options` to `word`, if close enough to be a likely typo. */
+/**
+ * Whether one name extends the other at a word boundary (`docker` → `docker_ce`, `memory` →
+ * `memoryMb`): what a renamed or qualified name looks like, too far apart for an edit distance.
+ */
+function extendsName(word: string, option: string): boolean {
+  const [short, long] = word.length <= option.length ? [word, option] : [option, word];
+  if (short.length < 3 || short.length === long.length) return false;
+  const a = short.toLowerCase();
+  const b = long.toLowerCase();
+  const next = long[short.length]!; // after a prefix: a separator or a new camelCase word
+  const before = long[long.length - short.length - 1]!; // before a suffix: a separator
+  return (b.startsWith(a) && /[-_.A-Z]/.test(next)) || (b.endsWith(a) && /[-_.]/.test(before));
+}
+
+/** The closest of `options` to `word`, if close enough to be a likely typo or a renamed name. */
 export function closest(word: string, options: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
+  let renamed: string | undefined;
   for (const option of options) {
     const score = distance(word, option);
     if (score < bestScore) [best, bestScore] = [option, score];
+    if (extendsName(word, option) && (renamed === undefined || option.length < renamed.length))
+      renamed = option;
   }
-  return best !== undefined && bestScore <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+  if (best !== undefined && bestScore <= Math.max(1, Math.floor(word.length / 3))) return best;
+  return renamed;
 }
 
 export const join = (path: string, key: string | number): string => (path ? `${path}.${key}` : String(key));
 
+const within = (d: Diagnostic, path: string) => d.path === path || d.path.startsWith(`${path}.`);
+
 export class Reader {
-  readonly diagnostics: Diagnostic[] = [];
+  private readonly found: { diagnostic: Diagnostic; follows?: string }[] = [];
+  /** Places whose every problem follows from another place (see `follows`). */
+  private readonly causes = new Map<string, string>();
+
+  /**
+   * Every problem, root causes only: a problem that follows a place with a problem of its own is
+   * left out — its message and fix were drawn from a value that is itself wrong (a clone told to
+   * keep its template's undeclared storage), and fixing the cause makes it go away or change.
+   */
+  get diagnostics(): Diagnostic[] {
+    const broken = (cause: string | undefined) =>
+      cause !== undefined && this.found.some((f) => within(f.diagnostic, cause));
+    return this.found
+      .filter(({ diagnostic, follows }) => !broken(follows) && !broken(this.causes.get(diagnostic.path)))
+      .map((f) => f.diagnostic);
+  }
+
+  /** Every problem at `path` follows from `cause` (the same value, inherited or copied from there). */
+  follows(path: string, cause: string): void {
+    this.causes.set(path, cause);
+  }
 
   /** Whether a problem was already recorded at `path` or below it (to avoid a second, vaguer one). */
   hasProblemAt(path: string): boolean {
-    return this.diagnostics.some((d) => d.path === path || d.path.startsWith(`${path}.`));
+    return this.found.some((f) => within(f.diagnostic, path));
   }
 
-  problem(path: string, message: string, fix?: string): void {
-    this.diagnostics.push(fix ? { path, message, fix } : { path, message });
+  /**
+   * Records a problem at `path`. `follows` names the place whose value the problem was judged
+   * against (a clone's source field): when that place has a problem too, only that one is reported.
+   */
+  problem(path: string, message: string, fix?: string, follows?: string): void {
+    this.found.push({ diagnostic: fix ? { path, message, fix } : { path, message }, follows });
   }
 
   /** Flags keys of `obj` that are not in `known`, suggesting the nearest known one. */
@@ -58,13 +102,13 @@ export class Reader {
     for (const key of Object.keys(obj)) {
       if (known.includes(key)) continue;
       const near = closest(key, known);
-      this.problem(
-        join(path, key),
-        'unknown field',
-        near
-          ? `did you mean "${near}"?`
-          : `known fields: ${known.join(', ')}; put unmodelled data under meta`,
-      );
+      const fix = near
+        ? `did you mean "${near}"?`
+        : `known fields: ${known.join(', ')}; put unmodelled data under meta`;
+      // The key is what is wrong, not the value written after it.
+      this.found.push({
+        diagnostic: { path: join(path, key), message: 'unknown field', fix, underline: 'key' },
+      });
     }
   }
 

@@ -91,7 +91,17 @@ function storageRef(
   return s;
 }
 
+/** A clone on its source's storage shares its source's storage problems: reported once, at the source. */
+function sameStorageAsSource(g: Guest, config: Config, r: Reader): void {
+  const src = g.cloneFrom !== undefined ? config.guests.get(g.cloneFrom) : undefined;
+  if (g.kind === 'lxc' && src?.kind === 'lxc' && g.rootfs.storage === src.rootfs.storage)
+    r.follows(gp(g, 'rootfs', 'storage'), gp(src, 'rootfs', 'storage'));
+  if (g.kind === 'vm' && src?.kind === 'vm' && g.storage === src.storage)
+    r.follows(gp(g, 'storage'), gp(src, 'storage'));
+}
+
 function checkStorages(g: Guest, config: Config, r: Reader): void {
+  sameStorageAsSource(g, config, r);
   if (g.kind === 'lxc') {
     if (g.rootfs.storage) storageRef(gp(g, 'rootfs', 'storage'), g.rootfs.storage, ['rootdir'], config, r);
     g.zfsVolumes.forEach((v, i) => {
@@ -217,6 +227,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
         gp(g, 'cloneSnapshot'),
         `guest ${src.vmid} is a template, which has no snapshots; a clone of a template is linked to its base`,
         'remove cloneSnapshot',
+        gp(src, 'snapshots'),
       );
     } else if (!src.snapshots.some((s) => s.name === g.cloneSnapshot)) {
       const names = src.snapshots.map((s) => `"${s.name}"`).join(', ');
@@ -224,6 +235,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
         gp(g, 'cloneSnapshot'),
         `guest ${src.vmid} declares no snapshot "${g.cloneSnapshot}"`,
         names ? `use one of ${names}` : `declare it in guests.${src.vmid}.snapshots`,
+        gp(src, 'snapshots'),
       );
     }
   }
@@ -243,6 +255,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
         gp(g, 'unprivileged'),
         `is ${givenUnprivileged}, but its clone source ${src.vmid} is ${src.unprivileged}; Proxmox cannot change it after creation and a clone keeps its source's`,
         `remove unprivileged (it is inherited), or clone from a ${givenUnprivileged ? 'unprivileged' : 'privileged'} source`,
+        gp(src, 'unprivileged'),
       );
     }
     if (src.mounts.length > 0) {
@@ -257,6 +270,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
         gp(g, 'rootfs', 'sizeGb'),
         `is ${g.rootfs.sizeGb} GiB, smaller than its source ${src.vmid} (${src.rootfs.sizeGb} GiB); a disk can only grow`,
         `use at least ${src.rootfs.sizeGb}, or omit it to inherit`,
+        gp(src, 'rootfs', 'sizeGb'),
       );
     }
     if (src.template) {
@@ -265,6 +279,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
           gp(g, 'rootfs', 'storage'),
           `is "${g.rootfs.storage}", but a linked clone of template ${src.vmid} stays on its storage "${src.rootfs.storage}"`,
           'omit rootfs.storage (it is inherited)',
+          gp(src, 'rootfs', 'storage'),
         );
       }
       const type = config.storages[src.rootfs.storage]?.type;
@@ -273,6 +288,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
           gp(g, 'cloneFrom'),
           `template ${src.vmid} is on "${src.rootfs.storage}" (${type}), where Proxmox cannot make linked clones of containers`,
           `put template ${src.vmid}'s rootfs on a zfspool, lvmthin or rbd storage`,
+          gp(src, 'rootfs', 'storage'),
         );
       }
     }
@@ -288,6 +304,7 @@ function checkClone(g: Guest, config: Config, givenUnprivileged: boolean | undef
       gp(g, 'diskGb'),
       `is ${g.diskGb} GiB, smaller than its source ${src.vmid} (${src.diskGb} GiB); a disk can only grow`,
       `use at least ${src.diskGb}, or omit it to inherit`,
+      gp(src, 'diskGb'),
     );
   }
 }

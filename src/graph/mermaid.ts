@@ -30,7 +30,7 @@ const STYLES = [
   'classDef fresh fill:#d8f0d8,stroke:#3a8a3a',
 ];
 
-export function guestMermaid(guests: GuestNodeInfo[], _styled = true): string {
+export function guestMermaid(guests: GuestNodeInfo[], styled = true): string {
   const lines = ['flowchart LR'];
   for (const g of guests) {
     const label = `${g.vmid} ${g.name}<br/>${g.kind}${g.template ? ' template' : ''}`;
@@ -42,9 +42,12 @@ export function guestMermaid(guests: GuestNodeInfo[], _styled = true): string {
       lines.push(`  ${gid(g.cloneFrom)} -->|clone| ${gid(g.vmid)}`);
     for (const d of g.dependsOn) if (known.has(d)) lines.push(`  ${gid(d)} -.->|dependsOn| ${gid(g.vmid)}`);
   }
-  lines.push(...STYLES.map((s) => `  ${s}`));
-  for (const g of guests)
-    lines.push(`  class ${gid(g.vmid)} ${g.missing ? 'missing' : g.stale ? 'stale' : 'fresh'}`);
+  // Without the host's state nothing is known to be fresh: no styling at all.
+  if (styled) {
+    lines.push(...STYLES.map((s) => `  ${s}`));
+    for (const g of guests)
+      lines.push(`  class ${gid(g.vmid)} ${g.missing ? 'missing' : g.stale ? 'stale' : 'fresh'}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

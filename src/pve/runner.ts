@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -18,6 +18,8 @@ export interface CommandResult {
   stderr: string;
   /** Set when the transport (ssh) failed, not the command: ssh's own message. */
   transport?: string;
+  /** Set when a signal killed the command (then exitCode is 128 + its number). */
+  signal?: string;
 }
 
 export interface RunOptions {
@@ -326,6 +328,16 @@ async function runLocal(
     child.stderr?.on('data', feed);
   }
   const r = await child;
+  if (r.signal) {
+    // Killed (OOM killer, an admin's kill): say so, rather than pass it off as "cannot run" (127).
+    const code = 128 + (osConstants.signals[r.signal] ?? 0);
+    return {
+      exitCode: code,
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      signal: r.signal,
+    };
+  }
   if (r.failed && r.exitCode === undefined) {
     // The command could not start at all (not installed, no such file).
     return { exitCode: 127, stdout: '', stderr: `${cmd}: ${r.shortMessage ?? 'cannot run'}` };

@@ -1,13 +1,20 @@
 // The one typed event stream a build emits. The listr2 display, the plain-lines log and the
 // `--json` output are separate consumers; the runner knows none of them.
+import type { ReasonJson } from './staleness.js';
 import type { Effect } from './types.js';
+
+/**
+ * Version of the JSON that `build --json`, `build -n --json`, `explain --json` and
+ * `status --json` print; raised when a field changes meaning or goes away.
+ */
+export const JSON_VERSION = 1;
 
 export interface PlanStep {
   target: string;
   guest: number;
   action: Effect;
   step: string;
-  reasons: string[];
+  reasons: ReasonJson[];
 }
 
 export interface FailureInfo {
@@ -28,7 +35,7 @@ export type BuildEvent =
       guest: number;
       action: Effect;
       step: string;
-      reasons: string[];
+      reasons: ReasonJson[];
       etaMs?: number;
     }
   | { type: 'output'; target: string; line: string }
@@ -36,6 +43,8 @@ export type BuildEvent =
   | { type: 'fresh'; target: string; guest: number }
   | { type: 'done'; target: string; guest: number; changed: boolean; ms: number }
   | ({ type: 'fail'; ms: number } & FailureInfo)
+  /** A running step given up on a Ctrl-C (a polling wait); it is neither built nor failed. */
+  | { type: 'stopped'; target: string; guest: number; ms: number }
   | { type: 'blocked'; target: string; guest: number; because: string }
   | { type: 'interrupt'; message: string }
   | {

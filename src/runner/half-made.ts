@@ -74,7 +74,10 @@ export function planRecovery(
   state: HostState,
   vmids: Iterable<Vmid>,
   tasks: ActiveTask[],
+  /** A dry run changes nothing: its notes say what a build would do. */
+  dryRun = false,
 ): RecoveryPlan {
+  const would = (did: string, will: string) => (dryRun ? `would ${will}` : did);
   const plan: RecoveryPlan = { actions: [], notes: [], problems: [], busy: [] };
   const wanted = new Set(vmids);
   const running = (vmid: Vmid) => tasks.filter((t) => t.id === String(vmid));
@@ -107,7 +110,7 @@ export function planRecovery(
     if (src?.lock === 'disk' && source !== undefined && !unlocked.has(source) && !busyOn(source)) {
       plan.actions.push({ kind: 'unlock', vmid: source, guestKind: src.kind, lock: 'disk' });
       unlocked.add(source);
-      said.push(`unlocked its source ${source} (lock: disk)`);
+      said.push(`${dryRun ? 'unlock' : 'unlocked'} its source ${source} (lock: disk)`);
     }
     if (gs.lock) plan.actions.push({ kind: 'unlock', vmid, guestKind: gs.kind, lock: gs.lock });
     plan.actions.push({ kind: 'destroy', vmid, guestKind: gs.kind });
@@ -116,7 +119,7 @@ export function planRecovery(
     const how = record ? `${record.op}${record.source !== undefined ? ` from ${record.source}` : ''}` : lock;
     const left = gs.lock ? `lock: ${gs.lock}` : 'an empty config';
     plan.notes.push(
-      `recovering half-made ${label(gs.kind, vmid)}: its ${how} (${who(record)}) was killed before it finished and left ${left}; no Proxmox task is running for it, so Phoenix ${[...said, `destroys the half-made ${vmid}`].join(', ')} and creates it again`,
+      `recovering half-made ${label(gs.kind, vmid)}: its ${how} (${who(record)}) was killed before it finished and left ${left}; no Proxmox task is running for it, so Phoenix ${dryRun ? 'would ' : ''}${[...said, `${dryRun ? 'destroy' : 'destroys'} the half-made ${vmid}`].join(', ')} and ${dryRun ? 'create' : 'creates'} it again`,
     );
   }
 
@@ -139,7 +142,7 @@ export function planRecovery(
     plan.actions.push({ kind: 'unlock', vmid, guestKind: gs.kind, lock: 'disk' });
     unlocked.add(vmid);
     plan.notes.push(
-      `unlocked ${label(gs.kind, vmid)}: a clone of it to ${clone.vmid} (${who(clone)}) was killed and left lock: disk; no Proxmox task is running for it`,
+      `${would('unlocked', 'unlock')} ${label(gs.kind, vmid)}: a clone of it to ${clone.vmid} (${who(clone)}) was killed and left lock: disk; no Proxmox task is running for it`,
     );
   }
 

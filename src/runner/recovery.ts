@@ -54,7 +54,7 @@ export async function settleLocks(
       if (!fresh.ok) return { ok: false, error: [fresh.error] };
       state = fresh.value;
     }
-    const plan = planRecovery(config, state, vmids, tasks.value);
+    const plan = planRecovery(config, state, vmids, tasks.value, opts.dryRun);
 
     if (plan.busy.length) {
       for (const t of plan.busy) {

@@ -13,7 +13,7 @@ import { lostText } from './checks.js';
 import type { Emit, FailureInfo } from './events.js';
 import type { History } from './history.js';
 import { judge, renewedDependency, type ScriptHasher } from './plan.js';
-import { formatReason } from './staleness.js';
+import { formatReason, reasonJson } from './staleness.js';
 import { readStamps, splitDescription, writeStamps } from './stamps.js';
 import { type StepContext, StepError, type StepHost, type Target } from './types.js';
 
@@ -21,6 +21,8 @@ export type FailurePolicy = 'no-new' | 'continue';
 
 export interface Interrupt {
   requested: boolean;
+  /** Aborted on the first Ctrl-C: polling waits (the guest agent) stop; Proxmox commands run on. */
+  signal?: AbortSignal;
 }
 
 export interface ExecuteRequest {
@@ -124,6 +126,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
 
   const runOne = async (id: string, keys: string[]) => {
     const target = req.targets.get(id)!;
+    const began = Date.now();
     try {
       const verdict = judge(req, target);
       const by = renewedDependency(target, req.targets, renewed);
@@ -156,7 +159,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         guest: target.guest,
         action: verdict.effect,
         step: verdict.step,
-        reasons: verdict.reasons.map(formatReason),
+        reasons: verdict.reasons.map(reasonJson),
         ...(eta !== undefined ? { etaMs: eta } : {}),
       });
       const started = Date.now();
@@ -187,6 +190,12 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       req.emit({ type: 'done', target: id, guest: target.guest, changed, ms });
       complete(id);
     } catch (error) {
+      if (req.interrupt.signal?.aborted && isAbort(error)) {
+        // Given up on a Ctrl-C while waiting, not failed: left out of `finished`, so it counts
+        // as not started and a re-run does it.
+        req.emit({ type: 'stopped', target: id, guest: target.guest, ms: Date.now() - began });
+        return;
+      }
       const info: FailureInfo = {
         target: id,
         guest: target.guest,
@@ -197,7 +206,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       if (!(error instanceof StepError) && process.env.PHOENIX_DEBUG) console.error(error);
       result.failed.push(info);
       finished.add(id);
-      req.emit({ type: 'fail', ms: 0, ...info });
+      req.emit({ type: 'fail', ms: Date.now() - began, ...info });
       block(id, id);
       if (req.policy === 'no-new') stopNew = true;
     } finally {
@@ -223,6 +232,10 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
   result.interrupted = req.interrupt.requested;
   result.notStarted = req.order.filter((id) => !finished.has(id));
   return result;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
 }
 
 function tail(text: string, n = 8): string {
@@ -260,6 +273,7 @@ function stepContext(req: ExecuteRequest, target: Target, fp: string): StepConte
     host,
     fingerprint: fp,
     log: (line) => req.emit({ type: 'output', target: target.id, line }),
+    ...(req.interrupt.signal ? { signal: req.interrupt.signal } : {}),
   };
 }
 

@@ -40,8 +40,11 @@ export function formatReason(r: Reason): string {
   }
 }
 
+/** A reason as every JSON output shows it: its fields and its text. */
+export type ReasonJson = Reason & { text: string };
+
 /** A JSON-friendly copy of a reason with its text. */
-export function reasonJson(r: Reason): Record<string, unknown> {
+export function reasonJson(r: Reason): ReasonJson {
   return { ...r, text: formatReason(r) };
 }
 

@@ -70,6 +70,8 @@ export interface StepContext extends TargetContext {
   fingerprint: string;
   /** Progress lines for the display (the latest one is shown next to the running step). */
   log(line: string): void;
+  /** Aborted on Ctrl-C: a step that polls (waits for something) stops waiting and throws an AbortError. */
+  signal?: AbortSignal;
 }
 
 export interface StepResult {

@@ -65,7 +65,7 @@ export async function must(
   if (r.exitCode !== 0) {
     const detail = lastLines(r.stderr || r.stdout, 1);
     throw new StepError(
-      `${shown} failed (exit ${r.exitCode})${detail ? `: ${detail}` : ''}`,
+      `${shown} failed (${r.signal ? `killed by signal ${r.signal}` : `exit ${r.exitCode}`})${detail ? `: ${detail}` : ''}`,
       shown,
       r.stderr,
     );

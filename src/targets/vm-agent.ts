@@ -1,6 +1,8 @@
 // VM `agent`: the QEMU guest agent answers (provisioning runs through it). It comes up some
 // time after boot, so the step polls `qm guest cmd <id> ping` until it answers.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { VmGuest } from '../dsl/model.js';
+import { waitMs } from '../lifecycle/cli-common.js';
 import { waitCloudInit } from '../lifecycle/vm-template.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
@@ -16,8 +18,11 @@ async function run(ctx: StepContext) {
   const id = String(ctx.guest.vmid);
   const waitS = Number(process.env.PHOENIX_AGENT_WAIT_S ?? 180);
   const deadline = Date.now() + waitS * 1000;
+  // On the simulator (PHOENIX_SIM_SPEED set) the pause scales like every simulated duration.
+  const pauseMs = Math.max(20, waitMs(2, process.env.PHOENIX_SIM_SPEED !== undefined));
   let last = '';
   for (;;) {
+    ctx.signal?.throwIfAborted();
     const r = await ctx.host.read('qm', ['guest', 'cmd', id, 'ping']);
     if (r.exitCode === 0) {
       // Provisioning (or a template's clean-up) waits until cloud-init's first boot is over, or
@@ -31,9 +36,17 @@ async function run(ctx: StepContext) {
       return { changed: true };
     }
     last = r.stderr.trim();
+    // A VM that is gone (destroyed meanwhile) will never answer: stop asking.
+    // pve-guest-common src/PVE/AbstractConfig.pm:57 (load_config): "Configuration file '...' does not exist".
+    if (/Configuration file .* does not exist/.test(last))
+      throw new StepError(
+        `VM ${id} is gone while waiting for its guest agent: ${last}`,
+        `qm guest cmd ${id} ping`,
+        last,
+      );
     ctx.log(`waiting for the guest agent: ${last}`);
     if (Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await delay(pauseMs, undefined, ctx.signal ? { signal: ctx.signal } : {});
   }
   throw new StepError(
     `guest agent of VM ${id} did not answer within ${waitS}s: ${last}`,

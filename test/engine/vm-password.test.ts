@@ -165,7 +165,8 @@ describe('the VM cloud-init password', { timeout: 240_000 }, () => {
     const fingerprint = (pw: string) => {
       const r = p.run(['explain', '1001', '--sim', '--json'], withPw(pw));
       expect(r.status, r.stderr).toBe(0);
-      const steps = JSON.parse(r.stdout) as Array<{ target: string; fingerprint: string }>;
+      const steps = (JSON.parse(r.stdout) as { targets: Array<{ target: string; fingerprint: string }> })
+        .targets;
       return steps.find((s) => s.target === 'vm/1001:config')!.fingerprint;
     };
     const a = fingerprint(PW1);

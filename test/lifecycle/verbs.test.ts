@@ -24,7 +24,7 @@ describe('start / stop / restart', () => {
 
   it('stop stops dependents first (105 → 104 → 103) and says why it added them', () => {
     const before = p.calls().length;
-    const r = p.run(['stop', '103', '--sim']);
+    const r = p.run(['stop', '103', '--sim', '--yes']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('also stopping 104 (it depends on 103)');
     expect(guestCalls(p.calls().slice(before), 'pct', ['shutdown', 'stop'])).toEqual([
@@ -90,7 +90,7 @@ describe('start / stop / restart', () => {
   });
 
   it("start waits for a started guest's health check before starting its dependents", () => {
-    ok(p.run(['stop', '103', '--sim']));
+    ok(p.run(['stop', '103', '--sim', '--yes']));
     execRules(p, [{ vmid: 103, match: 'systemctl is-active step-ca', exit: 3, stderr: 'inactive' }]);
     const before = p.calls().length;
     const r = p.run(['start', '105', '--sim']);
@@ -288,7 +288,7 @@ describe('VMs: power order, health through the guest agent, destroy', () => {
 
   it('stop and start follow dependsOn with qm', () => {
     let before = p.calls().length;
-    ok(p.run(['stop', '1001', '--sim']));
+    ok(p.run(['stop', '1001', '--sim', '--yes']));
     expect(guestCalls(p.calls().slice(before), 'qm', ['shutdown'])).toEqual([
       'shutdown 1002',
       'shutdown 1001',

@@ -25,7 +25,7 @@ const CONFIGS: Record<string, string> = {
   '06-vmid-too-large.ts': '06-vmid-too-large.ts:20:5: guests.1000000000: ',
   '07-vmid-not-a-number.mjs': '07-vmid-not-a-number.mjs:20:5: guests.web: ',
   '08-rootfs-size-negative.ts': '08-rootfs-size-negative.ts:17:47: guests.900.rootfs.sizeGb: ',
-  '09-unknown-field.ts': '09-unknown-field.ts:23:17: guests.101.memroyMb: ',
+  '09-unknown-field.ts': '09-unknown-field.ts:23:7: guests.101.memroyMb: ',
   '10-template-not-boolean.mjs': '10-template-not-boolean.mjs:23:17: guests.101.template: ',
   '11-vlan-out-of-range.ts': '11-vlan-out-of-range.ts:23:57: guests.101.net.0.vlan: ',
   '12-memory-nan.mjs': '12-memory-nan.mjs:23:17: guests.101.memoryMb: ',
@@ -91,7 +91,7 @@ const CONFIGS: Record<string, string> = {
   '71-no-default-export.ts': '71-no-default-export.ts: the config has no default export',
   '72-default-export-number.mjs': '72-default-export-number.mjs:1:16: ',
   '73-throws-while-loading.mjs':
-    '73-throws-while-loading.mjs: the config failed while loading: config exploded',
+    '73-throws-while-loading.mjs:1:7: the config failed while loading: config exploded',
   '74-guests-missing.mjs': '74-guests-missing.mjs:1:16: guests: ',
   '75-guests-is-array.mjs': '75-guests-is-array.mjs:1:18: guests: ',
   '76-comments-only.ts': '76-comments-only.ts: the config has no default export',

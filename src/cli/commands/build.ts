@@ -3,14 +3,16 @@
 
 import type { Command } from 'commander';
 import { placeholderProblems, planChecks, sourceWarnings } from '../../runner/checks.js';
-import type { BuildEvent, Emit, PlanStep } from '../../runner/events.js';
+import { type BuildEvent, type Emit, JSON_VERSION, type PlanStep } from '../../runner/events.js';
 import { History } from '../../runner/history.js';
 import { settleLocks } from '../../runner/recovery.js';
 import { jsonRenderer } from '../../runner/report/json.js';
-import { listrDisplay } from '../../runner/report/listr.js';
-import { plainRenderer, summaryLines } from '../../runner/report/plain.js';
+import type { LiveStep } from '../../runner/report/live.js';
+import { plainRenderer, planTotals, planTotalsLine, summaryLines } from '../../runner/report/plain.js';
+import { type TtyDisplay, ttyDisplay } from '../../runner/report/tty.js';
 import { execute, type FailurePolicy, type Interrupt } from '../../runner/scheduler.js';
-import { formatReason, reasonJson } from '../../runner/staleness.js';
+import { reasonJson } from '../../runner/staleness.js';
+import type { Target } from '../../runner/types.js';
 import {
   addCommonOptions,
   type CommonFlags,
@@ -83,7 +85,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
 
   const started = Date.now();
   const write = (line: string) => process.stdout.write(`${line}\n`);
-  const history = new History(stateDir(engine.config));
+  const history = new History(stateDir(engine.config), historyKey(flags, host.label));
   const runId = `${new Date().toISOString()}-${process.pid}`;
   const tty = process.stdout.isTTY && !flags.json && !flags.dryRun;
   const plain = flags.json ? jsonRenderer(write) : plainRenderer(write, flags.verbose);
@@ -96,11 +98,51 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
     if (!lock.ok) return fail('build', lock.error, 1);
     lockNote = lock.note;
   }
+  // Ctrl-C (or SIGTERM): the first starts no new step, stops polling waits and lets running
+  // Proxmox commands finish (they run in their own process group, so the terminal's SIGINT does
+  // not reach them); the summary follows. A second aborts at once. Both release the lock.
+  const abort = new AbortController();
+  const interrupt: Interrupt = { requested: false, signal: abort.signal };
+  let display: TtyDisplay | undefined;
+  // Until the build's own renderer exists, only the Ctrl-C message has anything to say.
+  let emit: Emit = (e) => {
+    if (e.type === 'interrupt') process.stderr.write(`phoenix build: ${e.message}\n`);
+  };
+  let exitSignal: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.requested) {
+      display?.stop();
+      process.stderr.write(
+        '\nphoenix build: aborted; running Proxmox commands may leave guests locked (the next build recovers what it started)\n',
+      );
+      void host
+        .releaseLock()
+        .catch(() => undefined)
+        .finally(() => process.exit(signalExit(signal)));
+      return;
+    }
+    exitSignal = signal;
+    interrupt.requested = true;
+    abort.abort();
+    emit({
+      type: 'interrupt',
+      message: `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: no new steps start; waiting for running Proxmox commands (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to abort)`,
+    });
+  };
+  // A dry run changes nothing: Node's own Ctrl-C (exit at once) suits it.
+  if (!flags.dryRun) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     await buildLocked();
   } finally {
+    display?.stop();
     if (!flags.dryRun) await host.releaseLock().catch(() => undefined);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+  if (exitSignal) process.exitCode = signalExit(exitSignal);
 
   async function buildLocked(): Promise<void> {
     const read = await readState(engine, host);
@@ -159,7 +201,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       guest: v.guest,
       action: v.effect,
       step: v.step,
-      reasons: v.reasons.map(formatReason),
+      reasons: v.reasons.map(reasonJson),
     }));
     const problems = planChecks(engine.config, state, verdicts, !!flags.allowReplace);
     for (const p of placeholderProblems(engine.config, verdicts))
@@ -172,13 +214,9 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       if (flags.json) {
         write(
           JSON.stringify({
-            steps: stale.map((v) => ({
-              target: v.target,
-              guest: v.guest,
-              action: v.effect,
-              step: v.step,
-              reasons: v.reasons.map(reasonJson),
-            })),
+            version: JSON_VERSION,
+            steps,
+            totals: planTotals(steps),
             problems,
             hostCalls: read.value.calls,
           }),
@@ -187,8 +225,9 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
         if (!stale.length) write('nothing to do: every selected target is fresh');
         for (const s of steps) {
           write(`${s.target}  [${s.action}]  ${s.step}`);
-          for (const r of s.reasons) write(`    because ${r}`);
+          for (const r of s.reasons) write(`    because ${r.text}`);
         }
+        if (stale.length) write(planTotalsLine(steps));
         for (const p of problems) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
       }
       if (problems.length) process.exitCode = 1;
@@ -202,39 +241,27 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       return;
     }
 
-    const display = tty && stale.length ? listrDisplay(steps) : undefined;
-    const emit: Emit = (e: BuildEvent) => {
+    display =
+      tty && stale.length
+        ? ttyDisplay(process.stdout, liveSteps(steps, engine.targets, history), jobs)
+        : undefined;
+    emit = (e: BuildEvent) => {
       history.append(runId, e);
       if (display) {
         if (e.type === 'summary') return;
         display.emit(e);
-        if (e.type === 'note' || e.type === 'interrupt') process.stderr.write(`${e.message}\n`);
+        if (e.type === 'note' || e.type === 'interrupt') display.note(e.message);
+        if (e.type === 'plan')
+          display.note(`${e.steps.length} of ${e.selected} targets stale; ${planTotalsLine(e.steps)}`);
       } else plain(e);
     };
     emit({ type: 'state-read', hostCalls: read.value.calls, ms: read.value.ms, guests: state.guests.size });
     emit({ type: 'plan', steps, selected: selected.length });
 
     const policy: FailurePolicy = flags.keepGoing ? 'continue' : 'no-new';
-    const interrupt: Interrupt = { requested: false };
     let result: Awaited<ReturnType<typeof execute>> | undefined;
     if (lockNote) emit({ type: 'note', message: lockNote });
     if (stale.length) {
-      const onSigint = () => {
-        if (interrupt.requested) {
-          process.stderr.write(
-            '\nphoenix build: aborted; running Proxmox commands may leave guests locked (pct unlock)\n',
-          );
-          void host.releaseLock().finally(() => process.exit(130));
-          return;
-        }
-        interrupt.requested = true;
-        emit({
-          type: 'interrupt',
-          message:
-            'interrupt: no new steps start; waiting for running Proxmox commands (Ctrl-C again to abort)',
-        });
-      };
-      process.on('SIGINT', onSigint);
       try {
         result = await execute({
           config: engine.config,
@@ -252,24 +279,63 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
           interrupt,
         });
       } finally {
-        process.off('SIGINT', onSigint);
         history.save();
       }
     }
-    await display?.finish();
+    display?.stop();
+    // The scheduler judges every selected target (fresh ones too): its count is the whole answer.
     const summary: Extract<BuildEvent, { type: 'summary' }> = {
       type: 'summary',
       built: result?.built ?? [],
-      fresh: (result?.fresh.length ?? 0) + (selected.length - stale.length),
+      fresh: result ? result.fresh.length : selected.length,
       failed: result?.failed ?? [],
       blocked: result?.blocked ?? [],
       notStarted: result?.notStarted ?? [],
       ms: Date.now() - started,
       hostCalls: { ...host.runner.calls },
-      interrupted: result?.interrupted ?? false,
+      interrupted: result?.interrupted ?? interrupt.requested,
     };
     emit(summary);
     if (display) for (const l of summaryLines(summary)) write(l);
     if (summary.failed.length || summary.interrupted) process.exitCode = 1;
   }
+}
+
+/** The exit code of a build stopped by a signal: 128 + its number (130 for Ctrl-C, 143 for SIGTERM). */
+function signalExit(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : 130;
+}
+
+/**
+ * Durations are kept per host; a simulator run counts per speed, and not at all at speed 0
+ * (nothing sleeps, so its times say nothing).
+ */
+function historyKey(flags: BuildFlags, label: string): { host: string; record: boolean } {
+  if (!flags.sim && !flags.simStrict) return { host: label, record: true };
+  const speed = Number(process.env.PHOENIX_SIM_SPEED ?? '1');
+  return { host: `sim x${speed}`, record: speed > 0 };
+}
+
+/** Each planned step with its nearest planned ancestors (through fresh ones) and expected time. */
+function liveSteps(steps: PlanStep[], targets: Map<string, Target>, history: History): LiveStep[] {
+  const planned = new Set(steps.map((s) => s.target));
+  const nearest = new Map<string, string[]>();
+  const near = (id: string): string[] => {
+    const known = nearest.get(id);
+    if (known) return known;
+    const out = new Set<string>();
+    for (const d of targets.get(id)?.deps ?? []) {
+      if (planned.has(d)) out.add(d);
+      else for (const x of near(d)) out.add(x);
+    }
+    const list = [...out];
+    nearest.set(id, list);
+    return list;
+  };
+  return steps.map((s) => ({
+    target: s.target,
+    guest: s.guest,
+    deps: near(s.target),
+    estimateMs: history.estimate(s.target),
+  }));
 }

@@ -1,6 +1,7 @@
 // `phoenix explain <id|target>`: why each target of a guest (or one target) is or is not stale,
 // ninja's `-d explain` for Proxmox guests.
 import type { Command } from 'commander';
+import { JSON_VERSION } from '../../runner/events.js';
 import { formatReason, reasonJson } from '../../runner/staleness.js';
 import {
   addCommonOptions,
@@ -49,7 +50,7 @@ export function registerExplain(program: Command): void {
             reasons: v.reasons.map(reasonJson),
           };
         });
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ version: JSON_VERSION, targets: out }, null, 2)}\n`);
         return;
       }
       for (const id of shown) {

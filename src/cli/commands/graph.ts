@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import { withAncestors } from '../../graph/graph.js';
 import { type GuestNodeInfo, guestMermaid, type TargetNodeInfo, targetMermaid } from '../../graph/mermaid.js';
+import { JSON_VERSION } from '../../runner/events.js';
 import type { Verdict } from '../../runner/staleness.js';
-import { formatReason } from '../../runner/staleness.js';
+import { reasonJson } from '../../runner/staleness.js';
 import {
   addCommonOptions,
   type CommonFlags,
@@ -82,8 +83,13 @@ export function registerGraph(program: Command): void {
         };
       });
       if (flags.format === 'json') {
+        // Without the host's state a node's state is unknown, not fresh.
+        const stateOf = (n: { stale: boolean; missing?: boolean }) =>
+          !styled ? 'unknown' : n.missing ? 'missing' : n.stale ? 'stale' : 'fresh';
         const json = {
-          guests,
+          version: JSON_VERSION,
+          hostState: styled,
+          guests: guests.map(({ stale, missing, ...g }) => ({ ...g, state: stateOf({ stale, missing }) })),
           edges: guests.flatMap((g) => [
             ...(g.cloneFrom !== undefined && guestIds.has(g.cloneFrom)
               ? [{ from: g.cloneFrom, to: g.vmid, kind: 'clone' }]
@@ -92,9 +98,10 @@ export function registerGraph(program: Command): void {
               .filter((d) => guestIds.has(d))
               .map((d) => ({ from: d, to: g.vmid, kind: 'dependsOn' })),
           ]),
-          targets: targets.map((t) => ({
+          targets: targets.map(({ stale, ...t }) => ({
             ...t,
-            reasons: (verdicts.get(t.id)?.reasons ?? []).map(formatReason),
+            state: stateOf({ stale }),
+            ...(styled ? { reasons: (verdicts.get(t.id)?.reasons ?? []).map(reasonJson) } : {}),
           })),
         };
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

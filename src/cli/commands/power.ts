@@ -1,6 +1,6 @@
 // `phoenix start|stop|restart [ids...]`: power verbs in service-dependency order.
 import type { Command } from 'commander';
-import { declaredIds, parseIds, waitMs, withBuildLock } from '../../lifecycle/cli-common.js';
+import { confirm, declaredIds, parseIds, waitMs, withBuildLock } from '../../lifecycle/cli-common.js';
 import { formatHealth, runHealthCheck } from '../../lifecycle/health.js';
 import {
   describePower,
@@ -16,6 +16,7 @@ interface PowerFlags extends CommonFlags {
   health: boolean;
   force?: boolean;
   dryRun?: boolean;
+  yes?: boolean;
 }
 
 const HELP: Record<PowerVerb, string> = {
@@ -44,6 +45,8 @@ export function registerPower(program: Command): void {
         '--no-health',
         'do not wait for health checks before starting the guests that depend on a guest',
       );
+    if (verb === 'stop')
+      cmd.option('-y, --yes', 'also stop the guests that depend on the named ones without asking');
     if (verb !== 'start')
       cmd.option('--force', 'stop immediately (pct stop / qm stop) instead of a clean shutdown');
     cmd.action(async (refs: string[], flags: PowerFlags) => {
@@ -78,6 +81,24 @@ async function power(verb: PowerVerb, refs: string[], flags: PowerFlags): Promis
     return;
   }
   if (!plan.steps.length) return;
+  // Stopping a guest also stops what depends on it: a surprise worth a question.
+  const extra = plan.steps.filter((s) => !ids.value.includes(s.vmid));
+  if (verb === 'stop' && ids.value.length && extra.length && !flags.yes) {
+    const list = extra.map((s) => `${s.vmid}${s.name ? ` (${s.name})` : ''}`).join(', ');
+    const what = `stopping ${ids.value.join(', ')} also stops ${extra.length} guest${extra.length === 1 ? '' : 's'} that depend${extra.length === 1 ? 's' : ''} on it: ${list}`;
+    if (!process.stdin.isTTY)
+      return fail(
+        verb,
+        `${what}; pass --yes to stop them too, or --no-deps to stop only ${ids.value.join(', ')}`,
+      );
+    if (!(await confirm(`${what[0]!.toUpperCase()}${what.slice(1)}. Stop them too?`))) {
+      process.stderr.write(
+        `phoenix ${verb}: cancelled, nothing was stopped (--no-deps stops only ${ids.value.join(', ')})\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+  }
   // A started guest with a health check must pass it before its dependents start.
   const sim = !!(flags.sim || flags.simStrict);
   const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, waitMs(s, sim)));

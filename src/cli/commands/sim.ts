@@ -1,6 +1,8 @@
 // `phoenix sim init|reset|show`: manage the simulated Proxmox host that `--sim` builds run against
 // (state folder PHOENIX_SIM_ROOT, default .phoenix/sim).
 import type { Command } from 'commander';
+import { Host } from '../../pve/host.js';
+import { simRunner } from '../../pve/runner.js';
 import { simEnv } from '../../sim/env.js';
 import { initSimHost, isInitialized, resetSimHost, showSimHost } from '../../sim/init.js';
 
@@ -34,9 +36,22 @@ export function registerSim(program: Command): void {
     .command('reset')
     .description('Delete all simulated guests, volumes and the call log, then initialize again')
     .option('--root <dir>', 'state folder (default: PHOENIX_SIM_ROOT or .phoenix/sim)')
-    .action((opts: { root?: string }) => {
+    .action(async (opts: { root?: string }) => {
       const root = rootOf(opts);
-      resetSimHost(root, simEnv().node);
+      // Wiping the host under a running build (or destroy) would pull its guests from under it:
+      // take the build lock like they do, and refuse while it is held.
+      const host = new Host(simRunner(root));
+      const lock = await host.acquireLock();
+      if (!lock.ok) {
+        process.stderr.write(`phoenix sim reset: refusing: ${lock.error}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      try {
+        resetSimHost(root, simEnv().node);
+      } finally {
+        await host.releaseLock();
+      }
       process.stdout.write(`Reset simulated host in ${root}\n`);
     });
 

@@ -2,8 +2,9 @@
 // or missing.
 import type { Command } from 'commander';
 import { outdatedClones } from '../../runner/checks.js';
+import { JSON_VERSION } from '../../runner/events.js';
 import { lockNote } from '../../runner/half-made.js';
-import { formatReason } from '../../runner/staleness.js';
+import { reasonJson } from '../../runner/staleness.js';
 import { addCommonOptions, type CommonFlags, fail, planFor, readState, setup } from '../engine.js';
 
 interface StatusFlags extends CommonFlags {
@@ -36,7 +37,7 @@ export function registerStatus(program: Command): void {
               target: id,
               name: v.name,
               state: v.stale ? 'stale' : 'fresh',
-              reasons: v.reasons.map(formatReason),
+              reasons: v.reasons.map(reasonJson),
             };
           });
         const staleCount = targets.filter((t) => t.state === 'stale').length;
@@ -55,9 +56,14 @@ export function registerStatus(program: Command): void {
         };
       });
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ host: host.label, guests }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ version: JSON_VERSION, host: host.label, guests }, null, 2)}\n`,
+        );
         return;
       }
+      // Columns as wide as the longest VMID and name, so a long name does not push its row out of line.
+      const idW = Math.max(...guests.map((g) => String(g.vmid).length), 3) + 1;
+      const nameW = Math.max(...guests.map((g) => g.name.length), 4) + 1;
       for (const g of guests) {
         const stale = g.targets.filter((t) => t.state === 'stale');
         const power =
@@ -65,11 +71,13 @@ export function registerStatus(program: Command): void {
           (g.lockNote ? `, ${g.lockNote}` : '') +
           (g.outdatedReason ? `, outdated: ${g.outdatedReason}` : '');
         process.stdout.write(
-          `${String(g.vmid).padEnd(6)} ${g.name.padEnd(22)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
+          `${String(g.vmid).padEnd(idW)} ${g.name.padEnd(nameW)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
         );
         if (g.state === 'missing') continue;
         for (const t of flags.all ? g.targets : stale) {
-          process.stdout.write(`       ${t.name}: ${t.state === 'fresh' ? 'fresh' : t.reasons.join('; ')}\n`);
+          process.stdout.write(
+            `${' '.repeat(idW + 1)}${t.name}: ${t.state === 'fresh' ? 'fresh' : t.reasons.map((r) => r.text).join('; ')}\n`,
+          );
         }
       }
     });

@@ -1,5 +1,5 @@
 // Plain timestamped lines, for logs and pipes (no terminal): one line per event that matters.
-import type { BuildEvent } from '../events.js';
+import type { BuildEvent, PlanStep } from '../events.js';
 
 const stamp = () => new Date().toISOString().slice(11, 19);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
@@ -14,11 +14,11 @@ export function plainRenderer(write: (line: string) => void, verbose = false): (
         write(`${stamp()} read host state: ${e.guests} guests, ${e.hostCalls} host calls, ${secs(e.ms)}`);
         break;
       case 'plan':
-        write(`${stamp()} ${e.steps.length} of ${e.selected} targets stale`);
+        write(`${stamp()} ${e.steps.length} of ${e.selected} targets stale; ${planTotalsLine(e.steps)}`);
         break;
       case 'start':
         write(`${stamp()} start ${e.target} [${e.action}] ${e.step}${e.etaMs ? ` (~${secs(e.etaMs)})` : ''}`);
-        for (const r of e.reasons) write(`${stamp()}   because ${r}`);
+        for (const r of e.reasons) write(`${stamp()}   because ${r.text}`);
         break;
       case 'output':
         if (verbose) write(`${stamp()}   ${e.target}: ${e.line}`);
@@ -32,10 +32,13 @@ export function plainRenderer(write: (line: string) => void, verbose = false): (
         write(`${stamp()} done  ${e.target} ${e.changed ? '' : '(no change) '}${secs(e.ms)}`);
         break;
       case 'fail':
-        write(`${stamp()} FAIL  ${e.target}: ${e.error}`);
+        write(`${stamp()} FAIL  ${e.target} after ${secs(e.ms)}: ${e.error}`);
         for (const l of e.stderrTail.split('\n').filter(Boolean)) write(`${stamp()}   | ${l}`);
         break;
       case 'blocked':
+        break;
+      case 'stopped':
+        write(`${stamp()} stop  ${e.target} after ${secs(e.ms)} (interrupted; a re-run does it)`);
         break;
       case 'interrupt':
         write(`${stamp()} ${e.message}`);
@@ -58,4 +61,44 @@ export function summaryLines(e: Extract<BuildEvent, { type: 'summary' }>): strin
   }
   if (e.blocked.length) lines.push(`blocked by failures: ${e.blocked.join(', ')}`);
   return lines;
+}
+
+/**
+ * The plan counted like Terraform counts resources: guests to create and to replace (their
+ * configuration steps are part of that), steps updating guests that stay, and provisioning
+ * steps (features, apps) wherever they run.
+ */
+export interface PlanTotals {
+  create: number;
+  update: number;
+  replace: number;
+  provision: number;
+}
+
+const isProvision = (target: string) => {
+  const name = target.slice(target.indexOf(':') + 1);
+  return name.startsWith('feature:') || name === 'app' || name.startsWith('app:');
+};
+
+export function planTotals(steps: Pick<PlanStep, 'target' | 'guest' | 'action'>[]): PlanTotals {
+  const created = new Set(
+    steps.filter((s) => s.action === 'create' && s.target.endsWith(':exists')).map((s) => s.guest),
+  );
+  const replaced = new Set(steps.filter((s) => s.action === 'replace').map((s) => s.guest));
+  for (const g of replaced) created.delete(g);
+  const update = steps.filter(
+    (s) => !isProvision(s.target) && !created.has(s.guest) && !replaced.has(s.guest),
+  ).length;
+  return {
+    create: created.size,
+    update,
+    replace: replaced.size,
+    provision: steps.filter((s) => isProvision(s.target)).length,
+  };
+}
+
+/** Terraform's last plan line: `Plan: 3 to create, 5 to update, 0 to replace, 4 to provision`. */
+export function planTotalsLine(steps: Pick<PlanStep, 'target' | 'guest' | 'action'>[]): string {
+  const t = planTotals(steps);
+  return `Plan: ${t.create} to create, ${t.update} to update, ${t.replace} to replace, ${t.provision} to provision`;
 }
