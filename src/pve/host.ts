@@ -83,7 +83,14 @@ export class Host {
 
     const files = new Map<string, { node: string; kind: GuestKind; vmid: Vmid; lines: string[] }>();
     const fw = new Map<Vmid, string[]>();
+    // A file's lines come together: lines of the file seen last skip the path regex (whose
+    // leading `.*` backtracks over every ~1 KB stamp line of a large fleet).
+    let last: { prefix: string; lines: string[] } | undefined;
     for (const line of read.lines) {
+      if (last && line.startsWith(last.prefix)) {
+        last.lines.push(line.slice(last.prefix.length));
+        continue;
+      }
       const c = CONF_LINE.exec(line);
       if (c) {
         const key = c[1]!;
@@ -93,8 +100,10 @@ export class Host {
           files.set(key, f);
         }
         f.lines.push(c[5]!);
+        last = { prefix: `${key}:`, lines: f.lines };
         continue;
       }
+      last = undefined;
       const w = FW_LINE.exec(line);
       if (w) {
         const vmid = Number(w[2]);

@@ -53,7 +53,11 @@ export function planChecks(
   const needStorage = (g: Guest, sid: string, type: ContentType, what: string) => {
     const node = nodeOf(config, g);
     const s = state.storages.get(node)?.get(sid);
-    if (!s) problems.push(`guest ${g.vmid}: storage '${sid}' (${what}) does not exist on node '${node}'`);
+    // `/cluster/resources` lists only the storages enabled on a node (pve-manager Cluster.pm).
+    if (!s)
+      problems.push(
+        `guest ${g.vmid}: storage '${sid}' (${what}) does not exist on node '${node}' (or is disabled there)`,
+      );
     else if (!s.content.includes(type)) {
       problems.push(
         `guest ${g.vmid}: storage '${sid}' (${what}) does not allow content '${type}' (it allows: ${s.content.join(', ') || 'nothing'})`,

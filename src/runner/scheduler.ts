@@ -154,6 +154,8 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         verdict.stale = true;
       }
       if (!verdict.stale) {
+        // Stamps waiting from earlier steps of this guest: written before another guest relies on it.
+        if (flushAfter(id)) await stamps.flush(target.guest);
         result.fresh.push(id);
         req.emit({ type: 'fresh', target: id, guest: target.guest });
         complete(id);
