@@ -18,7 +18,7 @@ import { callMix, durationsFromTrace, makespanBound } from './lib/bound.mjs';
 import { bundleEngine, ROOT } from './lib/engine.mjs';
 import { makefileFor } from './lib/makefile.mjs';
 import { appRoot, lastRunEvents, machine, phoenix, run, stats, useApp } from './lib/measure.mjs';
-import { compareResults, readFindings, renderReport } from './lib/report.mjs';
+import { compareResults, readBefore, readFindings, renderReport } from './lib/report.mjs';
 
 const args = process.argv.slice(2);
 const flag = (n) => args.includes(n);
@@ -317,6 +317,7 @@ if (only.includes('full')) {
         makespanS: r.wallMs / 1000,
         built: r.reported?.built,
         simCalls: r.simCalls,
+        hostCalls: r.reported ? r.reported.reads + r.reported.writes : undefined,
         boundMeasuredS: mb.bound,
         workMeasuredS: mb.work,
         historyWarm: i > 0,
@@ -389,6 +390,8 @@ if (only.includes('full')) {
         jobs,
       }),
       phoenix: phx,
+      simCalls: stats(phx.map((p) => p.simCalls)),
+      hostCalls: stats(phx.map((p) => p.hostCalls ?? NaN)),
       makespanS: makespan,
       ratioModel: makespan.median / bound.bound,
       ratioMeasured: stats(phx.map((p) => p.makespanS / p.boundMeasuredS)),
@@ -407,6 +410,7 @@ if (only.includes('full')) {
     metric(`${k}.ratioModel`, row.ratioModel, 'x');
     metric(`${k}.ratioMeasured`, row.ratioMeasured.median, 'x');
     metric(`${k}.j1S`, j1.makespanS, 's');
+    metric(`${k}.hostCalls`, row.hostCalls?.median, 'calls');
   }
   results.cases.full = rows;
 }
@@ -441,7 +445,13 @@ async function caseOne() {
     const ran = lastRunEvents(dir)
       .filter((e) => e.type === 'done')
       .map((e) => e.target);
-    samples.push({ wallS: r.wallMs / 1000, steps: ran.length, outside: ran.filter((id) => !need.has(id)) });
+    samples.push({
+      wallS: r.wallMs / 1000,
+      steps: ran.length,
+      outside: ran.filter((id) => !need.has(id)),
+      simCalls: r.simCalls,
+      hostCalls: r.reported ? r.reported.reads + r.reported.writes : NaN,
+    });
   }
   results.cases.one = {
     fleet,
@@ -454,12 +464,15 @@ async function caseOne() {
     steps: stats(samples.map((s) => s.steps)),
     outside: [...new Set(samples.flatMap((s) => s.outside))],
     wallS: stats(samples.map((s) => s.wallS)),
+    simCalls: stats(samples.map((s) => s.simCalls)),
+    hostCalls: stats(samples.map((s) => s.hostCalls)),
   };
   if (samples.length) {
     const o = results.cases.one;
     log(`  build 103: ${o.steps.median} steps (needed ${need.size}), ${o.wallS.median.toFixed(1)} s`);
     metric('one.103.steps', o.steps.median, 'steps');
     metric('one.103.wallS', o.wallS.median, 's');
+    metric('one.103.hostCalls', o.hostCalls?.median, 'calls');
   }
   return { exit: 0 };
 }
@@ -570,6 +583,9 @@ if (check) {
   process.exit(cmp.worse.length ? 1 : 0);
 }
 fs.writeFileSync(committed, `${JSON.stringify(results, null, 1)}\n`);
-fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderReport(results, readFindings(ROOT)));
+fs.writeFileSync(
+  path.join(ROOT, 'BENCHMARKS.md'),
+  renderReport(results, readFindings(ROOT), readBefore(ROOT)),
+);
 log('wrote BENCHMARKS.md and bench/results.json');
 if (!keep) fs.rmSync(work, { recursive: true, force: true });

@@ -6,6 +6,7 @@ export { Host } from '../../src/pve/host.ts';
 export { LocalRunner } from '../../src/pve/runner.ts';
 export { readNeeds } from '../../src/runner/checks.ts';
 export { History } from '../../src/runner/history.ts';
+export { completeRead } from '../../src/runner/lazy-read.ts';
 export { execute } from '../../src/runner/scheduler.ts';
 export { main as simMain } from '../../src/sim/cli.ts';
 export { ensureSimHost } from '../../src/sim/init.ts';

@@ -12,7 +12,10 @@ import { loadEngine, ROOT } from './engine.mjs';
 // zfs, chown, mkdir, stat). Anything else would run on this machine for real, so only read-only
 // commands Phoenix uses to read the host (grep over the state folder) may pass through.
 const SIM_COMMANDS = new Set(fs.readdirSync(path.join(ROOT, 'bin/sim')));
-const PASS_THROUGH = new Set(['grep']);
+// `sh` runs Phoenix's one file read (src/pve/bulk-read.ts: grep, and `stat` of bind-mount folders,
+// which resolves to the simulator's own `stat` through PATH below).
+const PASS_THROUGH = new Set(['grep', 'sh']);
+const SIM_PATH = `${path.join(ROOT, 'bin/sim')}${path.delimiter}${process.env.PATH ?? ''}`;
 
 /**
  * Builds `configFile` on the simulated host `simRoot` at speed 0, in process.
@@ -67,10 +70,19 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
       return { exitCode: exit, stdout, stderr };
     }
   }
-  const runner = new InProcRunner('sim-inproc', process.env.PHOENIX_SIM_ROOT, {});
+  const runner = new InProcRunner('sim-inproc', process.env.PHOENIX_SIM_ROOT, { PATH: SIM_PATH });
   const host = new E.Host(runner);
   const read = await host.readState(E.readNeeds(config));
   if (!read.ok) throw new Error(read.error);
+  // What `phoenix build` reads once it has a plan (storage contents for creations), so the
+  // in-process call count is the CLI's.
+  const more = await E.completeRead(
+    host,
+    config,
+    read.value,
+    E.planFor(engine.value, read.value, order, new Set()),
+  );
+  if (!more.ok) throw new Error(more.error);
   const history = new E.History(historyDir ?? path.join(path.dirname(config.file), '.phoenix', 'bench-seed'));
   const events = [];
   const result = await E.execute({

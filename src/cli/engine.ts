@@ -105,13 +105,18 @@ export function selection(engine: Engine, refs: string[]): Result<string[], stri
   return { ok: true, value: engine.order.filter((id) => keep.has(id)) };
 }
 
+/**
+ * One state read. `lean` (build): power states as pvestatd last saw them, completed by
+ * runner/lazy-read.ts once the plan needs them; otherwise asked of the nodes (status, start, stop).
+ */
 export async function readState(
   engine: Engine,
   host: Host,
+  opts: { lean?: boolean } = {},
 ): Promise<Result<{ state: HostState; calls: number; ms: number }, string>> {
   const before = host.runner.calls.reads + host.runner.calls.writes;
   const started = Date.now();
-  const r = await host.readState(readNeeds(engine.config));
+  const r = await host.readState({ ...readNeeds(engine.config), liveStatus: !opts.lean });
   if (!r.ok) return r;
   return {
     ok: true,

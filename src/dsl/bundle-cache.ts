@@ -68,3 +68,30 @@ export function storeBundle(file: string, b: Bundle): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A result computed from the config file's text alone (the duplicate-key scan), kept beside the
+ * bundle and reused while the text is the same: a large fleet's config costs a full tokenizer
+ * pass otherwise, on every run.
+ */
+export function cachedByText<T>(file: string, text: string, kind: string, compute: () => T): T {
+  const { dir, key } = cachePaths(file);
+  const at = path.join(dir, `${key}-${kind}.json`);
+  const digest = sha1(text);
+  try {
+    const entry = JSON.parse(fs.readFileSync(at, 'utf8')) as { version: number; sha1: string; value: T };
+    if (entry.version === CACHE_VERSION && entry.sha1 === digest) return entry.value;
+  } catch {
+    // none yet, or damaged: compute
+  }
+  const value = compute();
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${at}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ version: CACHE_VERSION, sha1: digest, value }));
+    fs.renameSync(tmp, at);
+  } catch {
+    // a read-only folder: no cache
+  }
+  return value;
+}

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundle, runtimeDirs } from './bundle.js';
-import { cachedBundle, storeBundle } from './bundle-cache.js';
+import { cachedBundle, cachedByText, storeBundle } from './bundle-cache.js';
 import type { Diagnostic, Result } from './diagnostics.js';
 import { err } from './diagnostics.js';
 import { duplicateKeys, locatePaths } from './locate.js';
@@ -96,10 +96,13 @@ export async function locateDiagnostics(diagnostics: Diagnostic[], file: string)
 }
 
 /** Keys written twice in the config file itself (see duplicateKeys): the first one is lost on import. */
-function writtenTwice(file: string): Diagnostic[] {
+function writtenTwice(file: string, useCache: boolean): Diagnostic[] {
   const source = readText(file);
   if (source === undefined) return [];
-  return duplicateKeys(source).map(({ path: at, location }) => {
+  const found = useCache
+    ? cachedByText(file, source, 'dupkeys', () => duplicateKeys(source))
+    : duplicateKeys(source);
+  return found.map(({ path: at, location }) => {
     const guest = /^guests\.(\d+)$/.exec(at)?.[1];
     return {
       path: at,
@@ -145,7 +148,7 @@ export async function loadConfig(
     file,
     options.checkFiles === false ? {} : { fileExists: fs.existsSync },
   );
-  const twice = writtenTwice(file);
+  const twice = writtenTwice(file, options.cache !== false);
   if (result.ok && twice.length === 0) return result;
   // In file order, so the list reads top to bottom like the config (unlocated ones first).
   const located = [...twice, ...(await locateDiagnostics(result.ok ? [] : result.error, file))];

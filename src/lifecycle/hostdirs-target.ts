@@ -45,9 +45,10 @@ export function hostDirsTarget(g: LxcGuest, deps: string[]): Target | undefined 
         .join(', ')}`,
     locks: () => [`guest:${g.vmid}`, 'host:dirs'],
     run: async (ctx: StepContext) => {
-      const r = await ensureHostDirs(ctx.host, g, ctx.log);
-      // Other guests sharing a folder are judged on the state read before this step: update it.
+      // The state read (kept current by earlier hostdirs steps under `host:dirs`) knows the owners.
       const known = hostDirsOf(ctx.state);
+      const r = await ensureHostDirs(ctx.host, g, ctx.log, known);
+      // Other guests sharing a folder are judged on the state read before this step: update it.
       if (known) for (const [p, o] of r.owners) known.set(p, o);
       if (r.error) throw new StepError(r.error);
       if (r.left.length) {

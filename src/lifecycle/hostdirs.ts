@@ -131,6 +131,15 @@ export function hostDirCommands(dirs: HostDir[], owners: Map<string, HostOwner>)
   return cmds;
 }
 
+function ownersOf(known: Map<string, HostOwner>, paths: string[]): Map<string, HostOwner> {
+  const out = new Map<string, HostOwner>();
+  for (const p of paths) {
+    const o = known.get(p);
+    if (o) out.set(p, o);
+  }
+  return out;
+}
+
 /** Reads the owners of the given host folders with one `stat` (missing ones are absent). */
 export async function readHostDirOwners(host: DirHost, paths: string[]): Promise<Map<string, HostOwner>> {
   if (!paths.length) return new Map();
@@ -147,11 +156,13 @@ export async function ensureHostDirs(
   host: DirHost,
   g: LxcGuest,
   log: (line: string) => void = () => {},
+  /** Owners already read in this run (the bulk state read stats every folder of the config). */
+  known?: Map<string, HostOwner>,
 ): Promise<{ changed: boolean; left: Drift[]; owners: Map<string, HostOwner>; error?: string }> {
   const dirs = declaredHostDirs(g);
   if (!dirs.length) return { changed: false, left: [], owners: new Map() };
   const paths = [...new Set(dirs.map((d) => d.path))];
-  const before = await readHostDirOwners(host, paths);
+  const before = known ? ownersOf(known, paths) : await readHostDirOwners(host, paths);
   const cmds = hostDirCommands(dirs, before);
   for (const [cmd, args] of cmds) {
     log(`$ ${cmd} ${args.join(' ')}`);

@@ -1,11 +1,13 @@
-// The host interface: everything Phoenix asks of a Proxmox node. Reads of the whole fleet cost
-// a constant number of round trips (one grep over /etc/pve for every config and firewall file,
-// one status list per node and kind, one storage list per node), never one `pct config` per
-// guest. Mutations are Proxmox commands with argument arrays. Local node, SSH and simulator only
-// differ in the CommandRunner underneath.
+// The host interface: everything Phoenix asks of a Proxmox node or cluster. A state read costs
+// two round trips for any fleet (one `pvesh get /cluster/resources`, one file read of every
+// config and firewall file: bulk-read.ts), never one `pct config` per guest; live power states
+// and storage contents are asked separately, only when a plan needs them. Mutations are Proxmox
+// commands with argument arrays. Local node, SSH and simulator only differ in the CommandRunner
+// underneath.
 import { hostname } from 'node:os';
 import type { ContentType, Vmid } from '../dsl/model.js';
-import { BIRTHS_DIR, parseBirthLine } from './births.js';
+import { parseBirthLine } from './births.js';
+import { fileReadCommand, parseFileRead } from './bulk-read.js';
 import { parseGuestConf, withPendingApplied } from './format/index.js';
 import type { CommandResult, CommandRunner, RunOptions } from './runner.js';
 import {
@@ -26,18 +28,13 @@ export interface ReadNeeds {
   idFiles?: boolean;
   /** Host folders behind bind mounts whose owners are read (one `stat` for all). */
   hostDirs?: string[];
-}
-
-// `stat -c '%u:%g %n' -- paths...`: one line per existing path (missing ones go to stderr).
-const STAT_ARGS = ['-c', '%u:%g %n', '--'];
-
-function parseStat(stdout: string): Map<string, { uid: number; gid: number }> {
-  const out = new Map<string, { uid: number; gid: number }>();
-  for (const line of stdout.split('\n')) {
-    const m = /^(\d+):(\d+) (.+)$/.exec(line.trimEnd());
-    if (m) out.set(m[3]!, { uid: Number(m[1]), gid: Number(m[2]) });
-  }
-  return out;
+  /**
+   * Power states as the nodes see them now (`/nodes/<n>/lxc|qemu`, two more Perl starts per
+   * node). Without it they come from `/cluster/resources`, i.e. pvestatd's last broadcast (up to
+   * 10 s old): the state says so (`statusLagging`) and `confirmStatus` makes it live when a step
+   * is about to depend on it.
+   */
+  liveStatus?: boolean;
 }
 
 /** A Proxmox worker task (UPID), as `pvesh get /nodes/<node>/tasks` lists it. */
@@ -68,52 +65,32 @@ export class Host {
     return this.runner.label;
   }
 
-  /** Reads every guest's config, status and stamps, plus what planning checks need. O(1) round trips. */
+  /**
+   * Reads every guest's config, status and stamps, every node and storage: two round trips for
+   * any fleet and cluster (one Perl start: `pvesh get /cluster/resources`; one file read:
+   * bulk-read.ts), plus what `needs` asks beyond that (live statuses, storage contents).
+   */
   async readState(needs: ReadNeeds): Promise<ReadResult> {
     const state = emptyHostState();
-    // All reads are independent: issue them together (a few round trips' latency, not their sum).
-    type Json = { ok: true; value: unknown } | { ok: false; error: string };
-    const perNode = needs.nodes.map((node) => ({
-      node,
-      lxc: this.pveshJson(['get', `/nodes/${node}/lxc`]),
-      qemu: this.pveshJson(['get', `/nodes/${node}/qemu`]),
-      storage: this.pveshJson(['get', `/nodes/${node}/storage`]),
-    }));
-    const contents = needs.listContent.map((c) => ({
-      ...c,
-      list: this.pveshJson(['get', `/nodes/${c.node}/storage/${c.storage}/content`]),
-    }));
-    const idFiles = needs.idFiles
-      ? Promise.all([
-          this.runner.readFile('/etc/subuid').catch(() => undefined),
-          this.runner.readFile('/etc/subgid').catch(() => undefined),
-        ])
-      : undefined;
-    const dirs = needs.hostDirs?.length
-      ? this.runner.run('stat', [...STAT_ARGS, ...needs.hostDirs])
-      : undefined;
-    const [grep, nodes] = await Promise.all([
-      this.runner.run('grep', [
-        '-rH',
-        '--include=*.conf',
-        '--include=*.fw',
-        '--include=*.json',
-        '',
-        this.runner.mapPath('/etc/pve/nodes'),
-        this.runner.mapPath('/etc/pve/firewall'),
-        this.runner.mapPath(BIRTHS_DIR),
-      ]),
-      this.pveshJson(['get', '/nodes']),
+    const [cmd, args] = fileReadCommand(needs, (p) => this.runner.mapPath(p));
+    const [resources, fileOut] = await Promise.all([
+      this.pveshJson<Array<Record<string, unknown>>>(['get', '/cluster/resources']),
+      this.runner.run(cmd, args),
     ]);
-    // grep: 1 = nothing matched (no guests), 2 = a folder is missing (no firewall files or
-    // birth records yet).
-    if (grep.exitCode > 2) return { ok: false, error: `cannot read /etc/pve: ${grep.stderr.trim()}` };
-    if (!nodes.ok) return nodes;
-    state.nodes = (nodes.value as Array<{ node?: string }>).map((n) => String(n.node ?? '')).filter(Boolean);
+    const read = parseFileRead(fileOut, needs, (p) => this.runner.mapPath(p));
+    if (!read) return { ok: false, error: `cannot read /etc/pve: ${fileOut.stderr.trim()}` };
+    if (!resources.ok) return resources;
 
     const files = new Map<string, { node: string; kind: GuestKind; vmid: Vmid; lines: string[] }>();
     const fw = new Map<Vmid, string[]>();
-    for (const line of grep.stdout.split('\n')) {
+    // A file's lines come together: lines of the file seen last skip the path regex (whose
+    // leading `.*` backtracks over every ~1 KB stamp line of a large fleet).
+    let last: { prefix: string; lines: string[] } | undefined;
+    for (const line of read.lines) {
+      if (last && line.startsWith(last.prefix)) {
+        last.lines.push(line.slice(last.prefix.length));
+        continue;
+      }
       const c = CONF_LINE.exec(line);
       if (c) {
         const key = c[1]!;
@@ -123,8 +100,10 @@ export class Host {
           files.set(key, f);
         }
         f.lines.push(c[5]!);
+        last = { prefix: `${key}:`, lines: f.lines };
         continue;
       }
+      last = undefined;
       const w = FW_LINE.exec(line);
       if (w) {
         const vmid = Number(w[2]);
@@ -137,65 +116,105 @@ export class Host {
       if (birth) state.births.set(birth.vmid, birth);
     }
     for (const [vmid, lines] of fw) state.firewall.set(vmid, `${lines.join('\n')}\n`);
+    if (read.subids) state.subids = read.subids;
+    if (read.hostDirs) state.hostDirs = read.hostDirs;
 
-    const live = new Map<Vmid, { status: PowerStatus; lock?: string }>();
-    for (const p of perNode) {
-      const [lxc, qemu, storages] = (await Promise.all([p.lxc, p.qemu, p.storage])) as Json[];
-      // Calls about a node the cluster does not have fail; planning names the missing node.
-      if (!state.nodes.includes(p.node)) continue;
-      for (const list of [lxc!, qemu!]) {
-        if (!list.ok) return list;
-        for (const entry of list.value as Array<Record<string, unknown>>) {
-          const status = entry.status === 'running' || entry.status === 'stopped' ? entry.status : 'unknown';
-          const lock = typeof entry.lock === 'string' ? entry.lock : undefined;
-          live.set(Number(entry.vmid), lock ? { status, lock } : { status });
-        }
-      }
-      if (!storages!.ok) return storages!;
-      const map = new Map<string, StorageState>();
-      for (const s of storages!.value as Array<Record<string, unknown>>) {
-        const id = String(s.storage ?? '');
+    // pve-manager PVE/API2/Cluster.pm `resources`: one entry per node, per guest (status from
+    // pvestatd's broadcast via PVE/API2Tools.pm `extract_vm_stats`, lock and tags from the
+    // configs) and per enabled storage and node (`storage_check_enabled`; `status` is
+    // 'available' once pvestatd has seen it, `extract_storage_stats`).
+    const live = new Map<Vmid, PowerStatus>();
+    for (const e of resources.value ?? []) {
+      if (e.type === 'node') {
+        const node = String(e.node ?? '');
+        if (node) state.nodes.push(node);
+      } else if (e.type === 'lxc' || e.type === 'qemu') {
+        live.set(Number(e.vmid), powerStatus(e.status));
+      } else if (e.type === 'storage') {
+        const node = String(e.node ?? '');
+        const id = String(e.storage ?? '');
+        const map = state.storages.get(node) ?? new Map<string, StorageState>();
         map.set(id, {
           id,
-          type: String(s.type ?? ''),
-          content: String(s.content ?? '')
+          type: String(e.plugintype ?? ''),
+          content: String(e.content ?? '')
             .split(',')
             .filter(Boolean) as ContentType[],
-          enabled: s.enabled === undefined ? true : Number(s.enabled) === 1,
-          active: s.active === undefined ? true : Number(s.active) === 1,
+          enabled: true,
+          active: e.status === 'available',
         });
+        state.storages.set(node, map);
       }
-      state.storages.set(p.node, map);
     }
-    for (const c of contents) {
-      const content = (await c.list) as Json;
-      if (!state.storages.get(c.node)?.has(c.storage)) continue;
-      if (!content.ok) return content;
-      const set = state.volumes.get(c.node) ?? new Set<string>();
-      for (const v of content.value as Array<{ volid?: string }>) if (v.volid) set.add(v.volid);
-      state.volumes.set(c.node, set);
-    }
-    if (dirs) {
-      // stat exits 1 when some path is missing but still prints the others.
-      const r = await dirs;
-      if (r.exitCode > 1) return { ok: false, error: `cannot stat the host folders: ${r.stderr.trim()}` };
-      state.hostDirs = parseStat(r.stdout);
-    }
-    if (idFiles) {
-      const [uid, gid] = await idFiles;
-      state.subids = { uid: uid ?? '', gid: gid ?? '' };
-    }
+    for (const node of state.nodes) if (!state.storages.has(node)) state.storages.set(node, new Map());
 
     for (const f of files.values()) {
       const gs = guestFromText(f.vmid, f.kind, f.node, `${f.lines.join('\n')}\n`);
-      const l = live.get(f.vmid);
-      if (l) {
-        gs.status = l.status;
-        if (l.lock) gs.lock = l.lock;
-      }
+      const status = live.get(f.vmid);
+      if (status && !gs.template) gs.status = status;
       state.guests.set(f.vmid, gs);
     }
+    state.statusLagging = true;
+    if (needs.liveStatus) {
+      const confirmed = await this.confirmStatus(state, needs.nodes);
+      if (!confirmed.ok) return confirmed;
+    }
+    if (needs.listContent.length) {
+      const listed = await this.readContents(state, needs.listContent);
+      if (!listed.ok) return listed;
+    }
     return { ok: true, value: state };
+  }
+
+  /**
+   * Makes the power states of the guests on `nodes` live: `/cluster/resources` reports what
+   * pvestatd last broadcast (every 10 s, pve-manager PVE/Service/pvestatd.pm), while
+   * `/nodes/<node>/lxc|qemu` ask the node now (pve-container PVE/LXC.pm `vmstatus`, qemu-server
+   * PVE/QemuServer.pm `vmstatus`). Two Perl starts per node; only the nodes asked.
+   */
+  async confirmStatus(
+    state: HostState,
+    nodes: string[],
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    const asked = nodes.filter((n) => state.nodes.includes(n));
+    const lists = await Promise.all(
+      asked.flatMap((node) => [
+        this.pveshJson<Array<Record<string, unknown>>>(['get', `/nodes/${node}/lxc`]),
+        this.pveshJson<Array<Record<string, unknown>>>(['get', `/nodes/${node}/qemu`]),
+      ]),
+    );
+    for (const list of lists) {
+      if (!list.ok) return list;
+      for (const entry of list.value ?? []) {
+        const gs = state.guests.get(Number(entry.vmid));
+        if (!gs || gs.template) continue;
+        gs.status = powerStatus(entry.status);
+      }
+    }
+    if (asked.length === state.nodes.length) state.statusLagging = false;
+    return { ok: true };
+  }
+
+  /** Lists storages' contents (OS templates, cloud images) into `state.volumes`; asked only when a creation needs them. */
+  async readContents(
+    state: HostState,
+    wanted: Array<{ node: string; storage: string }>,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    const todo = wanted.filter((c) => state.storages.get(c.node)?.has(c.storage));
+    const lists = await Promise.all(
+      todo.map((c) =>
+        this.pveshJson<Array<{ volid?: string }>>(['get', `/nodes/${c.node}/storage/${c.storage}/content`]),
+      ),
+    );
+    for (const [i, list] of lists.entries()) {
+      if (!list.ok) return list;
+      const { node, storage } = todo[i]!;
+      state.contentListed = (state.contentListed ?? new Set()).add(`${node}/${storage}`);
+      const set = state.volumes.get(node) ?? new Set<string>();
+      for (const v of list.value ?? []) if (v.volid) set.add(v.volid);
+      state.volumes.set(node, set);
+    }
+    return { ok: true };
   }
 
   /**
@@ -317,6 +336,10 @@ export class Host {
   async releaseLock(): Promise<void> {
     await this.runner.removeFile(BUILD_LOCK);
   }
+}
+
+function powerStatus(value: unknown): PowerStatus {
+  return value === 'running' || value === 'stopped' ? value : 'unknown';
 }
 
 function processAlive(pid: number): boolean {

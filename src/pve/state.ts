@@ -36,6 +36,8 @@ export interface HostState {
   storages: Map<string, Map<string, StorageState>>;
   /** Volume ids seen on storages that were listed (OS templates, cloud images), per node. */
   volumes: Map<string, Set<string>>;
+  /** `<node>/<storage>` of the storages whose content was listed into `volumes`. */
+  contentListed?: Set<string>;
   /** Raw `/etc/pve/firewall/<vmid>.fw` contents. */
   firewall: Map<Vmid, string>;
   /** `/etc/subuid` and `/etc/subgid`, read only when a guest declares an idmap. */
@@ -44,6 +46,11 @@ export interface HostState {
   hostDirs?: Map<string, { uid: number; gid: number }>;
   /** Phoenix's birth records of creations not known to have finished (see births.ts). */
   births: Map<Vmid, BirthRecord>;
+  /**
+   * Power states are pvestatd's last broadcast (`/cluster/resources`, up to 10 s old), not asked
+   * of the nodes: `Host.confirmStatus` before a step relies on them.
+   */
+  statusLagging?: boolean;
 }
 
 export function emptyHostState(): HostState {

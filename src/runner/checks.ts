@@ -15,19 +15,15 @@ import { readStamps, sourceIdentity } from './stamps.js';
 const nodeOf = (config: Config, g: Guest) => g.node ?? config.node;
 const storageOfVolume = (volid: string) => /^([^:/\s]+):/.exec(volid)?.[1];
 
-/** What the bulk read must fetch for these guests (constant in the number of guests). */
+/**
+ * What the bulk read must fetch for these guests (constant in the number of guests). Storage
+ * contents are not among it: lazy-read.ts lists them once a plan creates from them.
+ */
 export function readNeeds(config: Config): ReadNeeds {
   const nodes = new Set<string>([config.node]);
-  const content = new Map<string, { node: string; storage: string }>();
-  for (const g of config.guests.values()) {
-    const node = nodeOf(config, g);
-    nodes.add(node);
-    const vol = g.kind === 'lxc' ? g.ostemplate : g.image;
-    const sid = vol ? storageOfVolume(vol) : undefined;
-    if (sid) content.set(`${node}/${sid}`, { node, storage: sid });
-  }
+  for (const g of config.guests.values()) nodes.add(nodeOf(config, g));
   const idFiles = [...config.guests.values()].some((g) => g.kind === 'lxc' && g.idmap.length > 0);
-  return { nodes: [...nodes], listContent: [...content.values()], idFiles, hostDirs: hostDirPaths(config) };
+  return { nodes: [...nodes], listContent: [], idFiles, hostDirs: hostDirPaths(config) };
 }
 
 export function planChecks(
@@ -59,7 +55,11 @@ export function planChecks(
   const needStorage = (g: Guest, sid: string, type: ContentType, what: string) => {
     const node = nodeOf(config, g);
     const s = state.storages.get(node)?.get(sid);
-    if (!s) problems.push(`guest ${g.vmid}: storage '${sid}' (${what}) does not exist on node '${node}'`);
+    // `/cluster/resources` lists only the storages enabled on a node (pve-manager Cluster.pm).
+    if (!s)
+      problems.push(
+        `guest ${g.vmid}: storage '${sid}' (${what}) does not exist on node '${node}' (or is disabled there)`,
+      );
     else if (!s.content.includes(type)) {
       problems.push(
         `guest ${g.vmid}: storage '${sid}' (${what}) does not allow content '${type}' (it allows: ${s.content.join(', ') || 'nothing'})`,
@@ -76,8 +76,8 @@ export function planChecks(
     }
     needStorage(g, sid, type, what);
     const node = nodeOf(config, g);
-    const vols = state.volumes.get(node);
-    if (vols && state.storages.get(node)?.has(sid) && !vols.has(volid)) {
+    // Only a listed storage can tell that a volume is missing (contents are read when needed).
+    if (state.contentListed?.has(`${node}/${sid}`) && !state.volumes.get(node)?.has(volid)) {
       problems.push(`guest ${g.vmid}: ${what} '${volid}' does not exist on node '${node}'`);
     }
   };

@@ -7,7 +7,7 @@ import type { Config, Guest, Vmid } from '../dsl/model.js';
 import { descriptionOf, type HostState } from '../pve/state.js';
 import { type Fingerprint, fingerprint, formatFingerprint, sha256 } from './fingerprint.js';
 import { effectOf, ownReasons, type Reason, type Verdict } from './staleness.js';
-import { cloneSnapshotStage, heldAtSnapshot, inheritable, readStamps } from './stamps.js';
+import { cloneSnapshotStage, heldAtSnapshot, inheritable, readStamps, sharedStamps } from './stamps.js';
 import type { Target, TargetContext } from './types.js';
 
 /** Script contents are hashed once per run; a missing script hashes as `missing`. */
@@ -43,18 +43,19 @@ export function contextFor(
   const gs = state.guests.get(guest.vmid);
   let description = descriptionOf(gs);
   if (!gs && guest.cloneFrom !== undefined) description = descriptionOf(state.guests.get(guest.cloneFrom));
-  const stamps = readStamps(description, guest.vmid);
   if (!gs && guest.cloneFrom !== undefined) {
     // Planning ahead: a clone still to be made inherits what its source will have stamped by
     // then — as far as the snapshot it is cloned from holds that work.
+    const stamps = readStamps(description, guest.vmid);
     const after = cloneSnapshotStage(config, guest);
     for (const [name, fp] of Object.entries(predicted?.get(guest.cloneFrom) ?? {})) {
       if (inheritable(name)) stamps.targets[name] = fp;
     }
     for (const name of Object.keys(stamps.targets))
       if (!heldAtSnapshot(name, after)) delete stamps.targets[name];
+    return { config, guest, state, gs, stamps };
   }
-  return { config, guest, state, gs, stamps };
+  return { config, guest, state, gs, stamps: sharedStamps(description, guest.vmid) };
 }
 
 export function fingerprintOf(target: Target, ctx: TargetContext, hasher: ScriptHasher): Fingerprint {
@@ -83,6 +84,9 @@ export function judge(
   const ctx = contextFor(req.config, req.state, guest, predicted);
   const fp = fingerprintOf(target, ctx, req.hasher);
   const { reasons, obs } = ownReasons(target, ctx, fp, req.forced.has(target.id));
+  // The one-line step is read for stale targets only (and by `explain`): a no-op of a large
+  // fleet described every fresh target (an `exists` description sizes the guest's volumes).
+  let step: string | undefined;
   return {
     target: target.id,
     guest: target.guest,
@@ -90,7 +94,13 @@ export function judge(
     stale: reasons.length > 0,
     reasons,
     effect: effectOf(target, ctx, obs, reasons),
-    step: target.describe(ctx, obs),
+    get step() {
+      step ??= target.describe(ctx, obs);
+      return step;
+    },
+    set step(text: string) {
+      step = text;
+    },
     fingerprint: formatFingerprint(fp),
   };
 }

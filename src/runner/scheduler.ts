@@ -14,7 +14,7 @@ import type { Emit, FailureInfo } from './events.js';
 import type { History } from './history.js';
 import { judge, renewedDependency, type ScriptHasher } from './plan.js';
 import { formatReason, reasonJson } from './staleness.js';
-import { readStamps, splitDescription, writeStamps } from './stamps.js';
+import { readStamps, StampBatch, sharedStamps, splitDescription, writeStamps } from './stamps.js';
 import { type StepContext, StepError, type StepHost, type Target } from './types.js';
 
 export type FailurePolicy = 'no-new' | 'continue';
@@ -119,6 +119,21 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
 
   const lockKeys = (t: Target) => t.locks(ctxOf(req, t));
 
+  // Stamps of finished targets not yet written (guest → target name → fingerprint): a guest's
+  // consecutive steps share one `pct|qm set --description` (stamps.ts `StampBatch`).
+  const stamps = new StampBatch((vmid, entries) => writeStampSet(req, vmid, entries));
+  /** Whether the stamps of `id`'s guest must be written now, before its dependents may start. */
+  const flushAfter = (id: string): boolean => {
+    const t = req.targets.get(id)!;
+    if (stopNew || req.interrupt.requested) return true;
+    const next = (dependents.get(id) ?? []).map((d) => req.targets.get(d)!);
+    // Another guest relies on this one (a clone copies its Notes, a service waits for it).
+    if (next.some((d) => d.guest !== t.guest)) return true;
+    // Keep batching only while another step of this guest runs right after this one.
+    const soon = (d: string) => req.targets.get(d)!.guest === t.guest;
+    return !(next.some((d) => waiting.get(d.id) === 1) || ready.some(soon));
+  };
+
   // Guests created anew in this run: their service dependents must provision again.
   const renewed = new Map<Vmid, string>();
   // Targets whose step changed something in this run (for `staleAfter`).
@@ -142,11 +157,20 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         verdict.stale = true;
       }
       if (!verdict.stale) {
+        // Stamps waiting from earlier steps of this guest: written before another guest relies on it.
+        if (flushAfter(id)) await stamps.flush(target.guest);
         result.fresh.push(id);
         req.emit({ type: 'fresh', target: id, guest: target.guest });
         complete(id);
         return;
       }
+      // A clone holds its source's lock and copies its Notes: they must be complete. A template
+      // conversion ends provisioning for good: a stamp lost after it could not be redone.
+      for (const k of keys) {
+        const other = /^guest:(\d+)$/.exec(k);
+        if (other && Number(other[1]) !== target.guest) await stamps.flush(Number(other[1]));
+      }
+      if (target.name === 'template') await stamps.flush(target.guest);
       if (verdict.effect === 'replace' && !req.allowReplace) {
         throw new StepError(
           `${id} needs to replace guest ${target.guest} (${verdict.reasons.map(formatReason).join('; ')})${lostText(req.state, target.guest)}; run with --allow-replace to destroy and re-create it`,
@@ -181,7 +205,8 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
           await refresh(req, target.guest);
         }
       }
-      await stamp(req, target, verdict.fingerprint);
+      if (target.stamp !== 'none') stamps.add(target.guest, target.name, verdict.fingerprint);
+      if (flushAfter(id)) await stamps.flush(target.guest);
       const ms = Date.now() - started;
       req.history.record(id, ms);
       result.built.push(id);
@@ -203,6 +228,14 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         stderrTail: error instanceof StepError ? tail(error.stderr ?? '') : '',
         ...(error instanceof StepError && error.command ? { command: error.command } : {}),
       };
+      // The guest's earlier steps did succeed: record them (a stamp never claims this one).
+      stamps.drop(target.guest, target.name);
+      const lost = await stamps.flush(target.guest).then(
+        () => '',
+        (e: unknown) =>
+          `; recording the stamps of earlier steps failed too: ${e instanceof Error ? e.message : e}`,
+      );
+      if (lost) info.error += lost;
       if (!(error instanceof StepError) && process.env.PHOENIX_DEBUG) console.error(error);
       result.failed.push(info);
       finished.add(id);
@@ -229,6 +262,20 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
+  // Steps that never started (a failure elsewhere, Ctrl-C) left their guest's stamps waiting.
+  for (const [vmid, names] of stamps.waiting()) {
+    try {
+      await stamps.flush(vmid);
+    } catch (error) {
+      const t = [...req.targets.values()].find((x) => x.guest === vmid && x.name === names[0]);
+      result.failed.push({
+        target: t?.id ?? String(vmid),
+        guest: vmid,
+        error: error instanceof Error ? error.message : String(error),
+        stderrTail: error instanceof StepError ? tail(error.stderr ?? '') : '',
+      });
+    }
+  }
   result.interrupted = req.interrupt.requested;
   result.notStarted = req.order.filter((id) => !finished.has(id));
   return result;
@@ -249,7 +296,13 @@ function tail(text: string, n = 8): string {
 function ctxOf(req: ExecuteRequest, t: Target) {
   const guest = req.config.guests.get(t.guest)!;
   const gs = req.state.guests.get(t.guest);
-  return { config: req.config, guest, state: req.state, gs, stamps: readStamps(descriptionOf(gs), t.guest) };
+  return {
+    config: req.config,
+    guest,
+    state: req.state,
+    gs,
+    stamps: sharedStamps(descriptionOf(gs), t.guest),
+  };
 }
 
 function stepContext(req: ExecuteRequest, target: Target, fp: string): StepContext {
@@ -296,24 +349,30 @@ async function refresh(
   else req.state.guests.delete(vmid);
 }
 
-/** Records the target's fingerprint in the guest's stamp block, unless the step already did. */
-async function stamp(req: ExecuteRequest, target: Target, fp: string): Promise<void> {
-  if (target.stamp === 'none') return;
-  const gs = req.state.guests.get(target.guest);
+/** Records fingerprints in the guest's stamp block in one call, leaving out those a step already wrote. */
+async function writeStampSet(
+  req: ExecuteRequest,
+  vmid: Vmid,
+  entries: Record<string, string>,
+): Promise<void> {
+  const gs = req.state.guests.get(vmid);
   if (!gs) return;
   const description = descriptionOf(gs);
-  const stamps = readStamps(description, target.guest);
-  if (stamps.by === target.guest && stamps.targets[target.name] === fp) return;
-  const text = writeStamps(splitDescription(description).notes, target.guest, {
+  const stamps = readStamps(description, vmid);
+  const add = Object.entries(entries).filter(
+    ([name, fp]) => !(stamps.by === vmid && stamps.targets[name] === fp),
+  );
+  if (!add.length) return;
+  const text = writeStamps(splitDescription(description).notes, vmid, {
     ...stamps.targets,
-    [target.name]: fp,
+    ...Object.fromEntries(add),
   });
   const tool = gs.kind === 'lxc' ? 'pct' : 'qm';
-  const r = await req.host.run(tool, ['set', String(target.guest), '--description', text]);
+  const r = await req.host.run(tool, ['set', String(vmid), '--description', text]);
   if (r.exitCode !== 0) {
     throw new StepError(
-      `recording the stamp of ${target.id} failed: ${r.stderr.trim()}`,
-      `${tool} set ${target.guest} --description ...`,
+      `recording the stamps of ${add.map(([n]) => `${gs.kind}/${vmid}:${n}`).join(', ')} failed: ${r.stderr.trim()}`,
+      `${tool} set ${vmid} --description ...`,
       r.stderr,
     );
   }

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { placeholderProblems, planChecks, sourceWarnings } from '../../runner/checks.js';
 import { type BuildEvent, type Emit, JSON_VERSION, type PlanStep } from '../../runner/events.js';
 import { History } from '../../runner/history.js';
+import { completeRead } from '../../runner/lazy-read.js';
 import { settleLocks } from '../../runner/recovery.js';
 import { jsonRenderer } from '../../runner/report/json.js';
 import type { LiveStep } from '../../runner/report/live.js';
@@ -145,7 +146,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   if (exitSignal) process.exitCode = signalExit(exitSignal);
 
   async function buildLocked(): Promise<void> {
-    const read = await readState(engine, host);
+    const read = await readState(engine, host, { lean: true });
     if (!read.ok) return fail('build', `cannot read ${host.label}: ${read.error}`, 1);
     // Debris of killed Proxmox tasks (a half-made guest under `lock: create`, a clone source
     // under `lock: disk`) is recovered before planning, or named and refused.
@@ -161,7 +162,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
           if (!flags.dryRun) history.append(runId, { type: 'note', message: line });
         },
         reread: async () => {
-          const again = await readState(engine, host);
+          const again = await readState(engine, host, { lean: true });
           return again.ok ? { ok: true, value: again.value.state } : again;
         },
       },
@@ -173,6 +174,9 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
     }
     const state = settled.value;
     let verdicts = planFor(engine, state, selected, forced);
+    const more = await completeRead(host, engine.config, state, verdicts);
+    if (!more.ok) return fail('build', `cannot read ${host.label}: ${more.error}`, 1);
+    if (more.value) verdicts = planFor(engine, state, selected, forced);
     if (!flags.allowReplace) {
       // Forcing work that only a re-creation can redo (provisioning of a converted template)
       // is dropped with a note rather than failing the plan.
@@ -195,6 +199,10 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       for (const v of rebuild) forced.add(`${engine.targets.get(v.target)!.kind}/${v.guest}:exists`);
       if (rebuild.length) verdicts = planFor(engine, state, selected, forced);
     }
+    // Forcing may have added creations (contents) or steps on existing guests (live states).
+    const again = await completeRead(host, engine.config, state, verdicts);
+    if (!again.ok) return fail('build', `cannot read ${host.label}: ${again.error}`, 1);
+    if (again.value) verdicts = planFor(engine, state, selected, forced);
     const stale = selected.map((id) => verdicts.get(id)!).filter((v) => v.stale);
     const steps: PlanStep[] = stale.map((v) => ({
       target: v.target,
