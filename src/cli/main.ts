@@ -1,6 +1,7 @@
 // Entry point of the `phoenix` command. Each verb lives in its own module under ./commands and
 // registers itself here; this file only wires them up and turns a failure into an exit code.
 import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import { registerAdopt } from './commands/adopt.js';
 import { registerBuild } from './commands/build.js';
 import { registerCheck } from './commands/check.js';
@@ -23,6 +24,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const program = new Command('phoenix')
+  .version(pkg.version, '-V, --version', 'print the version')
   .description(
     'A typed, make-like build tool for Proxmox VE guests.\n' +
       'Declare LXC containers and VMs in phoenix.config.ts; phoenix builds what is stale, in parallel.',
