@@ -530,10 +530,12 @@ export function applyCloneSnapshots(report: Report, extras: GuestExtra[]): void 
   const byId = new Map(extras.map((e) => [e.guest.vmid, e]));
   for (const e of extras) {
     const src = e.cloneFrom ? byId.get(e.cloneFrom.vmid) : undefined;
-    const tsn = src?.templateSnapshotName;
-    if (!src || src.isTemplate || !tsn || e.guest.kind !== 'lxc' || src.guest.kind !== 'lxc') continue;
-    const snaps = (src.guest.fields.snapshots as { name: string }[] | undefined) ?? [];
-    const snap = snaps.find((s) => s.name === tsn) ?? snaps.find((s) => s.name === sanitizeSnapshotName(tsn));
+    if (!src || src.isTemplate || e.guest.kind !== 'lxc' || src.guest.kind !== 'lxc') continue;
+    const snaps = (src.guest.fields.snapshots as { name: string; after: string }[] | undefined) ?? [];
+    const tsn = src.templateSnapshotName;
+    const snap = tsn
+      ? (snaps.find((s) => s.name === tsn) ?? snaps.find((s) => s.name === sanitizeSnapshotName(tsn)))
+      : undefined;
     if (snap) {
       e.guest.fields.cloneSnapshot = snap.name;
       report.mapped(
@@ -543,17 +545,44 @@ export function applyCloneSnapshots(report: Report, extras: GuestExtra[]): void 
         'cloneSnapshot (on its clones)',
         'pct clone --snapname',
       );
-    } else {
+      continue;
+    }
+    if (tsn) {
       report.warn(
         e.guest.file,
         e.cloneFrom?.path ?? e.guest.path,
-        `the legacy tool cloned from snapshot '${tsn}' of ${src.guest.vmid}, which is not imported; a full clone of its current state instead`,
+        `the legacy tool cloned from snapshot '${tsn}' of ${src.guest.vmid}, which is not imported; a clone of a snapshot of its finished state instead`,
       );
-      addFieldComment(
-        e.guest,
-        'cloneFrom',
-        `legacy cloned from snapshot '${tsn}' of ${src.guest.vmid} (not imported): full clone instead`,
-      );
+      addFieldComment(e.guest, 'cloneFrom', `legacy cloned from snapshot '${tsn}' of ${src.guest.vmid} (not imported)`);
     }
+    cloneFromSnapshotOf(report, e, src, snaps);
   }
+}
+
+/**
+ * A source that is not a template is running once Phoenix has built it, and Proxmox fully clones a
+ * running container only from a snapshot (pve-container src/PVE/API2/LXC.pm:2086): the clone is
+ * made from the source's last snapshot, or from one the import declares for it. A source with
+ * bind mounts cannot be snapshotted at all (pve-guest-common src/PVE/AbstractConfig.pm:753), so
+ * it is left as the legacy file has it and `phoenix check` explains.
+ */
+function cloneFromSnapshotOf(
+  report: Report,
+  e: GuestExtra,
+  src: GuestExtra,
+  snaps: { name: string; after: string }[],
+): void {
+  if (((src.guest.fields.mounts as unknown[] | undefined) ?? []).length > 0) return;
+  let snap = snaps.at(-1);
+  if (!snap) {
+    snap = { name: 'clone-source', after: src.guest.fields.app ? 'app' : 'features' };
+    src.guest.fields.snapshots = [snap];
+    addFieldComment(src.guest, 'snapshots', `declared by the import: ${e.guest.vmid} is cloned from it`);
+  }
+  e.guest.fields.cloneSnapshot = snap.name;
+  report.warn(
+    e.guest.file,
+    e.cloneFrom?.path ?? e.guest.path,
+    `${src.guest.vmid} is not a template and runs once built; Proxmox fully clones a running container only from a snapshot, so ${e.guest.vmid} is cloned from its snapshot '${snap.name}'`,
+  );
 }
