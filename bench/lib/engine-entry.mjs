@@ -1,10 +1,15 @@
 // What the benchmarks take from Phoenix's own sources, bundled by bench/lib/engine.mjs into
 // dist/bench-engine.mjs (beside dist/dsl.js, which configs import as 'phoenix-pve').
-export { planFor, prepareEngine, selection, simNeeds } from '../../src/cli/engine.ts';
 export { loadConfig } from '../../src/dsl/load.ts';
+export {
+  planFor,
+  prepareEngine,
+  selection,
+  simNeeds,
+  stateNeeds as readNeeds,
+} from '../../src/pipeline/engine.ts';
 export { Host } from '../../src/pve/host.ts';
 export { LocalRunner } from '../../src/pve/runner.ts';
-export { readNeeds } from '../../src/runner/checks.ts';
 export { History } from '../../src/runner/history.ts';
 export { completeRead } from '../../src/runner/lazy-read.ts';
 export { execute } from '../../src/runner/scheduler.ts';

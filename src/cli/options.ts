@@ -2,7 +2,7 @@
 // reports a bad config the same way (all problems, file:line, exit 2, no stack trace).
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { formatDiagnostics } from '../dsl/diagnostics.js';
+import { type Diagnostic, formatDiagnostics } from '../dsl/diagnostics.js';
 import { DEFAULT_CONFIG, type LoadOptions, loadConfig } from '../dsl/load.js';
 import type { Config } from '../dsl/model.js';
 
@@ -29,9 +29,15 @@ export async function loadConfigOrExit(
 ): Promise<Config | undefined> {
   const result = await loadConfig(flags.config, options);
   if (result.ok) return result.value;
-  const n = result.error.length;
+  reportConfigProblems(result.error, flags.config);
+  return undefined;
+}
+
+/** Prints a config's problems (file:line, with the source line) and sets exit code 2. */
+export function reportConfigProblems(diagnostics: Diagnostic[], configName: string): void {
+  const n = diagnostics.length;
   process.stderr.write(
-    `${formatDiagnostics(result.error, {
+    `${formatDiagnostics(diagnostics, {
       cwd: process.cwd(),
       source: (file) => {
         try {
@@ -40,8 +46,7 @@ export async function loadConfigOrExit(
           return undefined;
         }
       },
-    })}\n${n} problem${n === 1 ? '' : 's'} in ${flags.config}\n`,
+    })}\n${n} problem${n === 1 ? '' : 's'} in ${configName}\n`,
   );
   process.exitCode = EXIT_BAD_CONFIG;
-  return undefined;
 }

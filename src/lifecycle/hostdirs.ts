@@ -164,6 +164,8 @@ export async function ensureHostDirs(
   const paths = [...new Set(dirs.map((d) => d.path))];
   const before = known ? ownersOf(known, paths) : await readHostDirOwners(host, paths);
   const cmds = hostDirCommands(dirs, before);
+  // Nothing to change: the owners just read are the answer (no second `stat`).
+  if (!cmds.length) return { changed: false, left: hostDirDrifts(g, before), owners: before };
   for (const [cmd, args] of cmds) {
     log(`$ ${cmd} ${args.join(' ')}`);
     const r = await host.run(cmd, args);
@@ -175,6 +177,8 @@ export async function ensureHostDirs(
         error: `${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`,
       };
   }
+  // Re-read what was changed: a folder whose chown succeeded but whose owner still differs (a
+  // symlink, a file system that maps owners) must fail the step, not pass it.
   const after = await readHostDirOwners(host, paths);
-  return { changed: cmds.length > 0, left: hostDirDrifts(g, after), owners: after };
+  return { changed: true, left: hostDirDrifts(g, after), owners: after };
 }

@@ -4,7 +4,9 @@
 // with at most an empty config, so nothing in Proxmox says who started it: the record does.
 // It lives on the host, beside what it describes, so any checkout and any later run sees it.
 import type { Vmid } from '../dsl/model.js';
-import type { GuestKind } from './state.js';
+
+/** Proxmox's two guest kinds as Phoenix names them (state.ts re-exports it). */
+export type GuestKind = 'lxc' | 'vm';
 
 export const BIRTHS_DIR = '/var/lib/phoenix/births';
 

@@ -2,11 +2,10 @@
 // pending changes, snapshots), its live status, the storages and the volumes planning needs.
 // Plain data: the runner and the targets read it, only src/pve/ fills it.
 import type { ContentType, Vmid } from '../dsl/model.js';
-import type { BirthRecord } from './births.js';
+import type { BirthRecord, GuestKind } from './births.js';
 import type { ConfSection, GuestConf } from './format/index.js';
 
-export type { ConfSection, GuestConf };
-export type GuestKind = 'lxc' | 'vm';
+export type { ConfSection, GuestConf, GuestKind };
 export type PowerStatus = 'running' | 'stopped' | 'unknown';
 
 export interface GuestState {

@@ -4,11 +4,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config, ContentType, Guest } from '../dsl/model.js';
-import { hostDirConflicts, hostDirPaths } from '../lifecycle/hostdirs.js';
-import { describeLoss, lossOf } from '../lifecycle/volumes.js';
 import { formatSize, GiB, parsePropertyString, parseSize } from '../pve/format/index.js';
 import type { ReadNeeds } from '../pve/host.js';
 import { descriptionOf, type HostState } from '../pve/state.js';
+import { describeLoss, lossOf } from '../pve/volumes.js';
 import type { Verdict } from './staleness.js';
 import { readStamps, sourceIdentity } from './stamps.js';
 
@@ -17,13 +16,14 @@ const storageOfVolume = (volid: string) => /^([^:/\s]+):/.exec(volid)?.[1];
 
 /**
  * What the bulk read must fetch for these guests (constant in the number of guests). Storage
- * contents are not among it: lazy-read.ts lists them once a plan creates from them.
+ * contents are not among it: lazy-read.ts lists them once a plan creates from them. `hostDirs`
+ * (the bind-mounted folders whose owners are read) come from the hostdirs target, above the runner.
  */
-export function readNeeds(config: Config): ReadNeeds {
+export function readNeeds(config: Config, hostDirs: string[]): ReadNeeds {
   const nodes = new Set<string>([config.node]);
   for (const g of config.guests.values()) nodes.add(nodeOf(config, g));
   const idFiles = [...config.guests.values()].some((g) => g.kind === 'lxc' && g.idmap.length > 0);
-  return { nodes: [...nodes], listContent: [], idFiles, hostDirs: hostDirPaths(config) };
+  return { nodes: [...nodes], listContent: [], idFiles, hostDirs };
 }
 
 export function planChecks(
@@ -31,8 +31,10 @@ export function planChecks(
   state: HostState,
   verdicts: Map<string, Verdict>,
   allowReplace: boolean,
+  /** Problems found above the runner (conflicting host folders), listed first. */
+  earlier: string[] = [],
 ): string[] {
-  const problems: string[] = [...hostDirConflicts(config)];
+  const problems: string[] = [...earlier];
   const staleGuests = new Map<number, Set<string>>();
   const selectedGuests = new Set<number>();
   for (const v of verdicts.values()) selectedGuests.add(v.guest);

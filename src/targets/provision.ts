@@ -1,8 +1,8 @@
 // Provisioning targets: `feature:<name>` (a declared feature script), `app` (the guest's
 // application script) and, for VMs, `volumes` (NFS mounts). Their output cannot be observed
-// from the host, only known from the stamp: it ran with these inputs. LXC: push the script
-// into the CT and run it with `pct exec`; VM: run it through the guest agent (`qm guest exec`).
-import { createHash } from 'node:crypto';
+// from the host, only known from the stamp: it ran with these inputs. Both kinds hand the script
+// to `bash -s` on stdin, one host call per script: LXC through `pct exec`, VM through the guest
+// agent (`qm guest exec --pass-stdin`).
 import { readFile } from 'node:fs/promises';
 import type { Guest, VmGuest } from '../dsl/model.js';
 import { shellQuote } from '../pve/quote.js';
@@ -10,12 +10,12 @@ import type { Observation, StepContext, Target, TargetContext } from '../runner/
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, lastLines, must, showCommand } from './common.js';
 
-const IN_GUEST_DIR = '/root/phoenix';
+/** `qm guest exec --pass-stdin` takes at most 1 MiB; a CT script is held to the same size. */
+const MAX_SCRIPT_BYTES = 1024 * 1024;
 
-/** Where a script lands in a CT: named by the target and its content (`feature-docker-3f2a….sh`). */
-export function inGuestPath(name: string, content: string): string {
-  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
-  return `${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}-${hash}.sh`;
+/** The guest argv that runs a script read from stdin: its arguments stay separate argv elements. */
+export function stdinBash(args: readonly string[]): string[] {
+  return ['bash', '-s', '--', ...args];
 }
 
 // Judged by the stamp alone. For a guest still to be cloned the context carries its source's
@@ -42,19 +42,16 @@ async function runScript(
       `${g.vmid} is already a template: its ${name} can only be redone by rebuilding the template`,
     );
   }
-  if (g.kind === 'lxc') {
-    const inGuest = inGuestPath(name, script.content);
-    await must(ctx, 'pct', ['exec', id, '--', 'mkdir', '-p', IN_GUEST_DIR]);
-    const staged = await ctx.host.stage(script.local);
-    // `pct push` exits 0 even when the copy failed (pct.pm:694-800, no `$upid_exit`). The file is
-    // named by its content, so a failed push leaves no file of that name — not an older script a
-    // clone inherited from its template — and running it below fails loudly (bash: No such file).
-    await must(ctx, 'pct', ['push', id, staged, inGuest, '--perms', '0755']);
-    await must(ctx, 'pct', ['exec', id, '--', 'bash', inGuest, ...args]);
-    return;
+  if (Buffer.byteLength(script.content) > MAX_SCRIPT_BYTES) {
+    throw new StepError(`${script.local} is over 1 MiB: scripts reach the guest on stdin, at most 1 MiB`);
   }
-  if (Buffer.byteLength(script.content) > 1024 * 1024) {
-    throw new StepError(`${script.local} is over 1 MiB: qm guest exec --pass-stdin passes at most 1 MiB`);
+  if (g.kind === 'lxc') {
+    // lxc-attach hands pct's stdin to the command (pve-container src/PVE/CLI/pct.pm:238-255), so
+    // `bash -s` reads the script from it: no file in the guest (no stale copy a clone inherited
+    // from its template can ever run), no `mkdir`/`pct push` (which exits 0 even when the copy
+    // failed, pct.pm:694-800). The runner adds `--keep-env 0` (a clean environment).
+    await must(ctx, 'pct', ['exec', id, '--', ...stdinBash(args)], script.content);
+    return;
   }
   const timeout = process.env.PHOENIX_GUEST_EXEC_TIMEOUT_S ?? '3600';
   const cmdArgs = [
@@ -68,10 +65,7 @@ async function runScript(
     '--pass-stdin',
     '1',
     '--',
-    'bash',
-    '-s',
-    '--',
-    ...args,
+    ...stdinBash(args),
   ];
   const r = await must(ctx, 'qm', cmdArgs, script.content);
   // `qm guest exec` exits 0 whatever the guest command did: the verdict is in the JSON.
@@ -123,7 +117,7 @@ export function featureTarget(g: Guest, feature: string, deps: string[]): Target
     effect: effectOf,
     describe: (ctx) =>
       g.kind === 'lxc'
-        ? `pct push ${g.vmid} ${decl(ctx)?.script} ${IN_GUEST_DIR}/${name.replace(/[^\w.-]+/g, '-')}-<sha256>.sh; pct exec ${g.vmid} -- bash ...${args(ctx).length ? ` ${args(ctx).join(' ')}` : ''}`
+        ? `pct exec ${g.vmid} -- bash -s${args(ctx).length ? ` -- ${args(ctx).join(' ')}` : ''} < ${decl(ctx)?.script}`
         : `qm guest exec ${g.vmid} --pass-stdin 1 -- bash -s < ${decl(ctx)?.script}`,
     locks: () => [`guest:${g.vmid}`],
     run: async (ctx) => {

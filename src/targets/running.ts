@@ -36,6 +36,25 @@ function observe(ctx: TargetContext): Observation {
   return { kind: 'ok' };
 }
 
+/**
+ * `pct start` / `qm start` exit with their task's result (pve-container src/PVE/CLI/pct.pm:36-40,
+ * 1118-1119; qemu-server src/PVE/CLI/qm.pm:47-51, 1413), and the task fails unless the guest came
+ * up (a CT: `systemctl start pve-container@<id>` then the monitor's start report, pve-container
+ * src/PVE/LXC.pm:3165-3180). Only an HA-managed guest's task merely asks the HA manager to start
+ * it (`Requesting HA start for CT|VM <id>`, src/PVE/API2/LXC/Status.pm:166-177, qemu-server
+ * src/PVE/API2/Qemu.pm:3631-3642): then its status is what says whether it runs.
+ */
+const HA_START = /^Requesting HA start for (CT|VM) \d+$/m;
+
+async function checkRunning(ctx: StepContext, t: string, id: string) {
+  const st = await ctx.host.read(t, ['status', id]);
+  if (!/status:\s*running/.test(st.stdout)) {
+    throw new StepError(
+      `${t} start ${id} returned, but ${t} status says: ${st.stdout.trim() || st.stderr.trim()}`,
+    );
+  }
+}
+
 async function run(ctx: StepContext) {
   const g = ctx.guest;
   const obs = observe(ctx);
@@ -43,13 +62,8 @@ async function run(ctx: StepContext) {
   const id = String(g.vmid);
   if (obs.kind === 'ok') return { changed: false, status: 'running' as const };
   if (obs.kind === 'drift') await must(ctx, t, shutdownArgs(id));
-  await must(ctx, t, ['start', id]);
-  const st = await ctx.host.read(t, ['status', id]);
-  if (!/status:\s*running/.test(st.stdout)) {
-    throw new StepError(
-      `${t} start ${id} returned, but ${t} status says: ${st.stdout.trim() || st.stderr.trim()}`,
-    );
-  }
+  const started = await must(ctx, t, ['start', id]);
+  if (HA_START.test(started.stdout)) await checkRunning(ctx, t, id);
   await reread(ctx, 'running');
   return { changed: true, status: 'running' as const };
 }

@@ -51,18 +51,10 @@ async function run(ctx: StepContext) {
     if (left.length) await verifyBase(ctx, id);
     return { changed: left.length > 0, status: 'stopped' as const };
   }
-  if (ctx.gs?.status !== 'stopped') {
-    const st = await ctx.host.read(t, ['status', id]);
-    if (/status:\s*running/.test(st.stdout)) {
-      if (g.kind === 'vm' && g.agent) {
-        // Clones must not share machine-id, SSH host keys or cloud-init's instance state.
-        ctx.log(`clean VM ${id} for a template (cloud-init clean, machine-id, SSH host keys)`);
-        const clean = await cleanForTemplate(ctx.host, g.vmid);
-        if (!clean.ok) throw new StepError(clean.error, `qm guest exec ${id} -- sh -c <template clean-up>`);
-      }
-      await must(ctx, t, ['shutdown', id, '--timeout', '60', '--forceStop', '1']);
-    }
-  }
+  // The state's status is this run's read, kept current by its steps under the guest's lock:
+  // only an unknown status costs a `status` call.
+  const status = ctx.gs?.status;
+  if (status === 'running' || (status !== 'stopped' && (await isRunning(ctx)))) await stopForTemplate(ctx);
   const r = await must(ctx, t, ['template', id]);
   const after = await reread(ctx, 'stopped');
   if (!after.template) {
@@ -74,6 +66,34 @@ async function run(ctx: StepContext) {
   }
   if (g.kind === 'vm') await verifyBase(ctx, id);
   return { changed: true, status: 'stopped' as const };
+}
+
+async function isRunning(ctx: StepContext): Promise<boolean> {
+  const st = await ctx.host.read(tool(ctx.guest), ['status', String(ctx.guest.vmid)]);
+  return /status:\s*running/.test(st.stdout);
+}
+
+/**
+ * Cleans (a VM with an agent) and shuts down a running guest. Should it have stopped meanwhile,
+ * `pct shutdown` fails (`CT <id> not running`, pve-container src/PVE/API2/LXC/Status.pm:363) as
+ * does the agent clean-up (`qm shutdown` has no such check), and a status read settles it.
+ */
+async function stopForTemplate(ctx: StepContext): Promise<void> {
+  const g = ctx.guest;
+  const t = tool(g);
+  const id = String(g.vmid);
+  try {
+    if (g.kind === 'vm' && g.agent) {
+      // Clones must not share machine-id, SSH host keys or cloud-init's instance state.
+      ctx.log(`clean VM ${id} for a template (cloud-init clean, machine-id, SSH host keys)`);
+      const clean = await cleanForTemplate(ctx.host, g.vmid);
+      if (!clean.ok) throw new StepError(clean.error, `qm guest exec ${id} -- sh -c <template clean-up>`);
+    }
+    await must(ctx, t, ['shutdown', id, '--timeout', '60', '--forceStop', '1']);
+  } catch (error) {
+    // A stopped guest is what the conversion needs (as when the state had said stopped).
+    if (await isRunning(ctx)) throw error;
+  }
 }
 
 async function verifyBase(ctx: StepContext, id: string): Promise<void> {

@@ -30,7 +30,6 @@ const POINTS = [
   ['pct start 101 killed', 'cmd=pct,op=start,vmid=101,mode=crash,times=1'],
   ['pct snapshot 101 killed (snapstate: prepare)', 'cmd=pct,op=snapshot,vmid=101,mode=crash,times=1'],
   ['pct resize 103 killed', 'cmd=pct,op=resize,vmid=103,mode=crash,times=1'],
-  ['pct push into 102 killed', 'cmd=pct,op=push,vmid=102,mode=crash,times=1'],
   ['pct exec of a feature in 102 killed', 'cmd=pct,op=exec,vmid=102,mode=crash,times=1'],
   ['qm create 9000 killed', 'cmd=qm,op=create,vmid=9000,mode=crash,times=1'],
   ['qm set 9000 (cloud-init config) killed', 'cmd=qm,op=set,vmid=9000,mode=crash,times=1'],

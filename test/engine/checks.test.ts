@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planFor, prepareEngine } from '../../src/cli/engine.js';
 import { loadConfig } from '../../src/dsl/load.js';
+import { planFor, prepareEngine } from '../../src/pipeline/engine.js';
 import { emptyHostState } from '../../src/pve/state.js';
 import { planChecks } from '../../src/runner/checks.js';
 import { ROOT } from './helpers.js';

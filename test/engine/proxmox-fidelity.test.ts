@@ -1,6 +1,9 @@
 // What Phoenix asks of Proxmox, checked against what Proxmox's own code does with it (each case
 // names the upstream behaviour). In-process, on hand-made host states and a host that records
 // the commands a step issues.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Guest, LxcGuest } from '../../src/dsl/model.js';
 import { parseGuestConf, verifySha256Crypt } from '../../src/pve/format/index.js';
@@ -10,9 +13,10 @@ import { noStamps } from '../../src/runner/stamps.js';
 import type { StepContext, StepHost, Target, TargetContext } from '../../src/runner/types.js';
 import { lxcConfigTarget } from '../../src/targets/lxc-config.js';
 import { mountDrifts } from '../../src/targets/lxc-storage.js';
-import { featureTarget, inGuestPath } from '../../src/targets/provision.js';
+import { featureTarget } from '../../src/targets/provision.js';
 import { expandConfig } from '../../src/targets/registry.js';
 import { runningTarget } from '../../src/targets/running.js';
+import { templateTarget } from '../../src/targets/template.js';
 import { vmAgentTarget } from '../../src/targets/vm-agent.js';
 import { cryptPassword, vmConfigTarget, vmDeclared } from '../../src/targets/vm-config.js';
 import { configOf, lxcGuest, vmGuest } from '../fixtures/model.js';
@@ -33,10 +37,12 @@ function context(g: Guest, gs: GuestState | undefined, guests: Guest[] = [g]): T
 /** A host that answers like a running guest and records every command it is asked to run. */
 function recordingStep(ctx: TargetContext, answers: (cmd: string, args: string[]) => string = () => '') {
   const calls: string[] = [];
+  const inputs: Array<string | undefined> = [];
   const result = (cmd: string, args: string[]) => ({ exitCode: 0, stdout: answers(cmd, args), stderr: '' });
   const host: StepHost = {
-    run: async (cmd, args) => {
+    run: async (cmd, args, opts) => {
       calls.push(`${cmd} ${args.join(' ')}`);
+      inputs.push(opts?.input);
       return result(cmd, args);
     },
     read: async (cmd, args) => {
@@ -47,12 +53,13 @@ function recordingStep(ctx: TargetContext, answers: (cmd: string, args: string[]
     readFile: async () => undefined,
     writeFile: async () => {},
     removeFile: async () => {},
+    mapPath: (p) => p,
     readGuest: async () => ctx.gs,
     scriptPath: (relative) => `/cfg/${relative}`,
     stage: async (local) => local,
   };
   const step: StepContext = { ...ctx, host, fingerprint: 'f.-', log: () => {} };
-  return { step, calls };
+  return { step, calls, inputs };
 }
 
 const fieldsOf = (t: Target, ctx: TargetContext) => {
@@ -158,7 +165,46 @@ describe('CT config', () => {
   });
 });
 
+describe('template', () => {
+  it('shuts a CT the state says runs down without asking its status first', async () => {
+    const g = lxcGuest(905, { template: true });
+    const ctx = context(g, guestState(g, 'hostname: g905\n', 'running'));
+    const { step, calls } = recordingStep(ctx);
+    const reads: string[] = [];
+    step.host.read = async (cmd, args) => {
+      reads.push(`${cmd} ${args.join(' ')}`);
+      return { exitCode: 0, stdout: 'status: running\n', stderr: '' };
+    };
+    step.host.readGuest = async () => guestState(g, 'hostname: g905\ntemplate: 1\n', 'stopped');
+    await templateTarget(g, []).run(step);
+    expect(calls).toEqual(['pct shutdown 905 --timeout 60 --forceStop 1', 'pct template 905']);
+    expect(reads).toEqual([]);
+  });
+});
+
 describe('running', () => {
+  it("trusts the start task's exit code (pct.pm:36-40), asking the status only after an HA start request", async () => {
+    const g = lxcGuest(104);
+    const statusReads: string[] = [];
+    const start = async (answer: string, status: string) => {
+      const ctx = context(g, guestState(g, 'hostname: g104\n', 'stopped'));
+      const { step, calls } = recordingStep(ctx, (_c, args) => (args[0] === 'start' ? answer : ''));
+      step.host.read = async (cmd, args) => {
+        statusReads.push(`${cmd} ${args.join(' ')}`);
+        return { exitCode: 0, stdout: `status: ${status}\n`, stderr: '' };
+      };
+      await runningTarget(g, 'lxc/104:config').run(step);
+      return calls;
+    };
+    expect(await start('', 'stopped')).toEqual(['pct start 104']);
+    expect(statusReads).toEqual([]);
+    // An HA-managed guest's task only asks the HA manager (LXC/Status.pm:166-177).
+    await expect(start('Requesting HA start for CT 104\n', 'stopped')).rejects.toThrow(
+      /status says: status: stopped/,
+    );
+    expect(statusReads).toEqual(['pct status 104']);
+  });
+
   it('restarts a running VM whose cloud-init changes wait in [special:cloudinit] (Cloudinit.pm:691 has_changes)', async () => {
     const g = vmGuest(1001);
     const text = 'name: vm1001\nipconfig0: ip=10.0.0.9/24\n\n[special:cloudinit]\nipconfig0: ip=dhcp\n';
@@ -175,13 +221,6 @@ describe('running', () => {
 });
 
 describe('provisioning', () => {
-  it('pushes a script to a path named by its content, so a failed push never runs an older copy', async () => {
-    expect(inGuestPath('feature:docker', 'echo 1\n')).toMatch(
-      /^\/root\/phoenix\/feature-docker-[0-9a-f]{16}\.sh$/,
-    );
-    expect(inGuestPath('feature:docker', 'echo 1\n')).not.toBe(inGuestPath('feature:docker', 'echo 2\n'));
-  });
-
   it('a VM clone waits for cloud-init before its scripts run (ciupgrade defaults to 1: apt runs at first boot)', async () => {
     const g = vmGuest(1002, { cloneFrom: 9000 });
     const ctx = context(g, guestState(g, 'name: vm1002\n', 'running'), [
@@ -198,17 +237,29 @@ describe('provisioning', () => {
     ]);
   });
 
-  it('feature targets of a CT run the pushed content-named file', async () => {
-    const g = lxcGuest(105, { features: ['base'] });
+  it('a CT script reaches bash on stdin in one pct exec (no file in the guest, arguments as argv)', async () => {
+    const g = lxcGuest(105, { features: ['base'], featureArgs: ['a b', '$(id)'] });
     const ctx = context(g, guestState(g, 'hostname: g105\n', 'running'));
-    ctx.config.features.base = { script: 'package.json' };
-    const { step, calls } = recordingStep(ctx);
+    ctx.config.features.base = { script: 'package.json', args: ['--x'] };
+    const { step, calls, inputs } = recordingStep(ctx);
     step.host.scriptPath = (relative) => `${process.cwd()}/${relative}`;
     await featureTarget(g, 'base', []).run(step);
-    const push = calls.find((c) => c.startsWith('pct push'))!;
-    const dest = push.split(' ')[4]!;
-    expect(dest).toMatch(/^\/root\/phoenix\/feature-base-[0-9a-f]{16}\.sh$/);
-    expect(calls.at(-1)).toBe(`pct exec 105 -- bash ${dest}`);
+    // lxc-attach hands pct's stdin to the command (pve-container src/PVE/CLI/pct.pm:238-255).
+    expect(calls).toEqual(['pct exec 105 -- bash -s -- a b $(id) --x']);
+    expect(inputs).toEqual([readFileSync('package.json', 'utf8')]);
+  });
+
+  it('refuses a script over 1 MiB before any host call', async () => {
+    const g = lxcGuest(106, { features: ['big'] });
+    const ctx = context(g, guestState(g, 'hostname: g106\n', 'running'));
+    ctx.config.features.big = { script: 'big.sh' };
+    const { step, calls } = recordingStep(ctx);
+    const dir = mkdtempSync(path.join(tmpdir(), 'phoenix-big-'));
+    writeFileSync(path.join(dir, 'big.sh'), `#${'x'.repeat(1024 * 1024)}\n`);
+    step.host.scriptPath = (relative) => path.join(dir, relative);
+    await expect(featureTarget(g, 'big', []).run(step)).rejects.toThrow(/over 1 MiB/);
+    expect(calls).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

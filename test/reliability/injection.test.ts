@@ -116,6 +116,16 @@ async function build(name: string, guests: string, args: string[] = []): Promise
   return { dir, simRoot, run, calls: callLog(simRoot) };
 }
 
+/** What ran in a guest (the simulator's per-guest exec log, with the stdin a command read). */
+function guestExecs(b: Built, vmid: number): Array<{ cmd: string[]; stdin?: string }> {
+  const file = path.join(b.simRoot, 'sim/guests', String(vmid), 'exec.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { cmd: string[]; stdin?: string });
+}
+
 const conf = (b: Built, vmid: number, kind = 'lxc') =>
   readFileSync(
     path.join(b.simRoot, 'etc/pve/nodes/pve', kind === 'lxc' ? 'lxc' : 'qemu-server', `${vmid}.conf`),
@@ -158,20 +168,23 @@ describe('values reach Proxmox as literal arguments', () => {
     expect(notes.startsWith(DESCRIPTION)).toBe(true);
   });
 
-  /** The guest argv of `pct exec 101 [options] -- bash <script> ...` calls whose script matches. */
-  const bashRuns = (script: RegExp) =>
-    find(b, 'pct', 'exec', '101')
-      .map((c) => c.args.slice(c.args.indexOf('--') + 1))
-      .filter((argv) => argv[0] === 'bash' && script.test(argv[1] ?? ''));
+  /**
+   * The guest argv of the `bash -s` runs in CT 101 whose script (read on stdin, as the guest's
+   * exec log records it) prints `marker`.
+   */
+  const bashRuns = (marker: string) =>
+    guestExecs(b, 101)
+      .filter((e) => e.cmd[0] === 'bash' && e.cmd[1] === '-s' && (e.stdin ?? '').includes(marker))
+      .map((e) => e.cmd);
 
   it('feature arguments (guest featureArgs, then the feature args) are separate literal argv elements', () => {
-    const argv = bashRuns(/\/feature-base-[0-9a-f]{16}\.sh$/)[0];
+    const argv = bashRuns(`${SCRIPT_MARK}-feature`)[0];
     expect(argv, JSON.stringify(b.calls.map((c) => c.args))).toBeDefined();
-    expect(argv!.slice(2)).toEqual([...FEATURE_ARGS, ...DECL_ARGS]);
+    expect(argv!.slice(3)).toEqual([...FEATURE_ARGS, ...DECL_ARGS]);
   });
 
   it('app arguments are literal argv elements', () => {
-    expect(bashRuns(/\/app-[0-9a-f]{16}\.sh$/)[0]!.slice(2)).toEqual(APP_ARGS);
+    expect(bashRuns(`${SCRIPT_MARK}-app`)[0]!.slice(3)).toEqual(APP_ARGS);
   });
 
   it('a bind-mount path with metacharacters is one literal mpN value', () => {
@@ -179,9 +192,11 @@ describe('values reach Proxmox as literal arguments', () => {
     expect(set.args[set.args.indexOf('--mp0') + 1]).toBe(`${HOST_PATH},mp=/data`);
   });
 
-  it('scripts are pushed as files and run by path, never passed as command text', () => {
-    const push = find(b, 'pct', 'push', '101');
-    expect(push.map((c) => path.basename(c.args[2]!))).toEqual(['base.sh', 'app.sh']);
+  it('scripts reach bash on stdin, never as command text', () => {
+    expect(bashRuns(SCRIPT_MARK).map((argv) => argv.slice(0, 3))).toEqual([
+      ['bash', '-s', '--'],
+      ['bash', '-s', '--'],
+    ]);
     const carrying = b.calls.filter((c) => c.args.some((a) => a.includes(SCRIPT_MARK)));
     expect(carrying.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual([]);
   });

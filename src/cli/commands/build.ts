@@ -2,29 +2,17 @@
 // parallel (or only show it with --dry-run).
 
 import type { Command } from 'commander';
-import { placeholderProblems, planChecks, sourceWarnings } from '../../runner/checks.js';
+import { stateDir } from '../../pipeline/engine.js';
+import { chooseTargets, planBuild } from '../../pipeline/plan-build.js';
 import { type BuildEvent, type Emit, JSON_VERSION, type PlanStep } from '../../runner/events.js';
 import { History } from '../../runner/history.js';
-import { completeRead } from '../../runner/lazy-read.js';
-import { settleLocks } from '../../runner/recovery.js';
 import { jsonRenderer } from '../../runner/report/json.js';
 import type { LiveStep } from '../../runner/report/live.js';
 import { plainRenderer, planTotals, planTotalsLine, summaryLines } from '../../runner/report/plain.js';
 import { type TtyDisplay, ttyDisplay } from '../../runner/report/tty.js';
 import { execute, type FailurePolicy, type Interrupt } from '../../runner/scheduler.js';
-import { reasonJson } from '../../runner/staleness.js';
 import type { Target } from '../../runner/types.js';
-import {
-  addCommonOptions,
-  type CommonFlags,
-  fail,
-  planFor,
-  readState,
-  resolveRefs,
-  selection,
-  setup,
-  stateDir,
-} from '../engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface BuildFlags extends CommonFlags {
   dryRun?: boolean;
@@ -71,20 +59,17 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   const ready = await setup('build', flags);
   if (!ready) return;
   const { engine, host } = ready;
-  const sel = selection(engine, ids);
-  if (!sel.ok) return fail('build', sel.error);
-  const selected = sel.value;
-  // Forcing a whole guest re-runs its steps on the existing guest; re-creating it (forcing
-  // `exists`) destroys it, so that needs --allow-replace or naming the target (103:exists).
-  const keep = (id: string) => flags.allowReplace || !id.endsWith(':exists');
-  const forced = new Set<string>(flags.alwaysMake ? selected.filter(keep) : []);
-  for (const ref of flags.force) {
-    const r = resolveRefs(engine, [ref]);
-    if (!r.ok) return fail('build', `--force: ${r.error}`);
-    for (const id of r.value) if (keep(id) || ref.includes(':')) forced.add(id);
-  }
+  const choice = chooseTargets(engine, {
+    refs: ids,
+    force: flags.force,
+    ...(flags.alwaysMake ? { alwaysMake: true } : {}),
+    ...(flags.allowReplace ? { allowReplace: true } : {}),
+  });
+  if (!choice.ok) return fail('build', choice.error);
+  const { selected, forced } = choice.value;
 
   const started = Date.now();
+  const taskWaitMs = process.env.PHOENIX_TASK_WAIT_MS ? Number(process.env.PHOENIX_TASK_WAIT_MS) : undefined;
   const write = (line: string) => process.stdout.write(`${line}\n`);
   const history = new History(stateDir(engine.config), historyKey(flags, host.label));
   const runId = `${new Date().toISOString()}-${process.pid}`;
@@ -146,77 +131,31 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   if (exitSignal) process.exitCode = signalExit(exitSignal);
 
   async function buildLocked(): Promise<void> {
-    const read = await readState(engine, host, { lean: true });
-    if (!read.ok) return fail('build', `cannot read ${host.label}: ${read.error}`, 1);
-    // Debris of killed Proxmox tasks (a half-made guest under `lock: create`, a clone source
-    // under `lock: disk`) is recovered before planning, or named and refused.
-    const settled = await settleLocks(
+    const planned = await planBuild(
+      engine,
       host,
-      engine.config,
-      read.value.state,
-      new Set(selected.map((id) => engine.targets.get(id)!.guest)),
+      { selected, forced },
       {
-        dryRun: !!flags.dryRun,
+        ...(flags.allowReplace ? { allowReplace: true } : {}),
+        ...(flags.dryRun ? { dryRun: true } : {}),
+        ...(flags.sim || flags.simStrict ? { placeholdersWarn: true } : {}),
+        ...(taskWaitMs !== undefined ? { taskWaitMs } : {}),
         say: (line) => {
           process.stderr.write(`phoenix build: ${flags.dryRun ? 'dry run: ' : ''}${line}\n`);
           if (!flags.dryRun) history.append(runId, { type: 'note', message: line });
         },
-        reread: async () => {
-          const again = await readState(engine, host, { lean: true });
-          return again.ok ? { ok: true, value: again.value.state } : again;
-        },
       },
     );
-    if (!settled.ok) {
-      for (const p of settled.error) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
+    if (!planned.ok) {
+      const e = planned.error;
+      if (e.kind === 'read') return fail('build', e.message, 1);
+      for (const p of e.problems) process.stderr.write(`phoenix build: cannot succeed: ${p}\n`);
       process.exitCode = 1;
       return;
     }
-    const state = settled.value;
-    let verdicts = planFor(engine, state, selected, forced);
-    const more = await completeRead(host, engine.config, state, verdicts);
-    if (!more.ok) return fail('build', `cannot read ${host.label}: ${more.error}`, 1);
-    if (more.value) verdicts = planFor(engine, state, selected, forced);
-    if (!flags.allowReplace) {
-      // Forcing work that only a re-creation can redo (provisioning of a converted template)
-      // is dropped with a note rather than failing the plan.
-      const onlyForced = [...verdicts.values()].filter(
-        (v) => v.stale && v.effect === 'replace' && v.reasons.every((r) => r.kind === 'forced'),
-      );
-      for (const v of onlyForced) forced.delete(v.target);
-      if (onlyForced.length) {
-        process.stderr.write(
-          `phoenix build: note: not forcing ${onlyForced.map((v) => v.target).join(', ')}: redoing it means re-creating the guest (--allow-replace)\n`,
-        );
-        verdicts = planFor(engine, state, selected, forced);
-      }
-    }
-    if (flags.allowReplace) {
-      // A converted template cannot be provisioned again: rebuilding it means replacing it.
-      const rebuild = [...verdicts.values()].filter(
-        (v) => v.stale && v.effect === 'replace' && v.name !== 'exists',
-      );
-      for (const v of rebuild) forced.add(`${engine.targets.get(v.target)!.kind}/${v.guest}:exists`);
-      if (rebuild.length) verdicts = planFor(engine, state, selected, forced);
-    }
-    // Forcing may have added creations (contents) or steps on existing guests (live states).
-    const again = await completeRead(host, engine.config, state, verdicts);
-    if (!again.ok) return fail('build', `cannot read ${host.label}: ${again.error}`, 1);
-    if (again.value) verdicts = planFor(engine, state, selected, forced);
-    const stale = selected.map((id) => verdicts.get(id)!).filter((v) => v.stale);
-    const steps: PlanStep[] = stale.map((v) => ({
-      target: v.target,
-      guest: v.guest,
-      action: v.effect,
-      step: v.step,
-      reasons: v.reasons.map(reasonJson),
-    }));
-    const problems = planChecks(engine.config, state, verdicts, !!flags.allowReplace);
-    for (const p of placeholderProblems(engine.config, verdicts))
-      if (flags.sim || flags.simStrict) process.stderr.write(`phoenix build: warning: ${p}\n`);
-      else problems.push(p);
-    for (const w of sourceWarnings(engine.config, state, verdicts))
-      process.stderr.write(`phoenix build: warning: ${w}\n`);
+    const { read, state, stale, steps, problems } = planned.value;
+    for (const n of planned.value.notes) process.stderr.write(`phoenix build: note: ${n}\n`);
+    for (const w of planned.value.warnings) process.stderr.write(`phoenix build: warning: ${w}\n`);
 
     if (flags.dryRun) {
       if (flags.json) {
@@ -226,7 +165,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
             steps,
             totals: planTotals(steps),
             problems,
-            hostCalls: read.value.calls,
+            hostCalls: read.calls,
           }),
         );
       } else {
@@ -263,7 +202,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
           display.note(`${e.steps.length} of ${e.selected} targets stale; ${planTotalsLine(e.steps)}`);
       } else plain(e);
     };
-    emit({ type: 'state-read', hostCalls: read.value.calls, ms: read.value.ms, guests: state.guests.size });
+    emit({ type: 'state-read', hostCalls: read.calls, ms: read.ms, guests: state.guests.size });
     emit({ type: 'plan', steps, selected: selected.length });
 
     const policy: FailurePolicy = flags.keepGoing ? 'continue' : 'no-new';

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { declaredIds, parseIds, waitMs } from '../../lifecycle/cli-common.js';
 import { formatHealth, type HealthResult, runHealthCheck } from '../../lifecycle/health.js';
-import { addCommonOptions, type CommonFlags, fail, readState, setup } from '../engine.js';
+import { readState } from '../../pipeline/engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface HealthFlags extends CommonFlags {
   json?: boolean;

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { confirm, parseIds, withBuildLock } from '../../lifecycle/cli-common.js';
 import { describeDestroy, executeDestroy, planDestroy } from '../../lifecycle/destroy.js';
-import { addCommonOptions, type CommonFlags, fail, readState, setup } from '../engine.js';
+import { readState } from '../../pipeline/engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface DestroyFlags extends CommonFlags {
   yes?: boolean;

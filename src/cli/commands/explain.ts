@@ -1,18 +1,10 @@
 // `phoenix explain <id|target>`: why each target of a guest (or one target) is or is not stale,
 // ninja's `-d explain` for Proxmox guests.
 import type { Command } from 'commander';
+import { planFor, readState, resolveRefs, selection } from '../../pipeline/engine.js';
 import { JSON_VERSION } from '../../runner/events.js';
 import { formatReason, reasonJson } from '../../runner/staleness.js';
-import {
-  addCommonOptions,
-  type CommonFlags,
-  fail,
-  planFor,
-  readState,
-  resolveRefs,
-  selection,
-  setup,
-} from '../engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface ExplainFlags extends CommonFlags {
   json?: boolean;

@@ -3,18 +3,11 @@
 import type { Command } from 'commander';
 import { withAncestors } from '../../graph/graph.js';
 import { type GuestNodeInfo, guestMermaid, type TargetNodeInfo, targetMermaid } from '../../graph/mermaid.js';
+import { planFor, readState, resolveRefs } from '../../pipeline/engine.js';
 import { JSON_VERSION } from '../../runner/events.js';
 import type { Verdict } from '../../runner/staleness.js';
 import { reasonJson } from '../../runner/staleness.js';
-import {
-  addCommonOptions,
-  type CommonFlags,
-  fail,
-  planFor,
-  readState,
-  resolveRefs,
-  setup,
-} from '../engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface GraphFlags extends CommonFlags {
   targets?: boolean;

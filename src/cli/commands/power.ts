@@ -9,7 +9,8 @@ import {
   type PowerVerb,
   planPower,
 } from '../../lifecycle/power.js';
-import { addCommonOptions, type CommonFlags, fail, readState, setup } from '../engine.js';
+import { readState } from '../../pipeline/engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface PowerFlags extends CommonFlags {
   deps: boolean;

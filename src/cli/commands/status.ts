@@ -1,11 +1,12 @@
 // `phoenix status`: every declared guest and target against the host — fresh, stale (and why),
 // or missing.
 import type { Command } from 'commander';
+import { planFor, readState } from '../../pipeline/engine.js';
 import { outdatedClones } from '../../runner/checks.js';
 import { JSON_VERSION } from '../../runner/events.js';
 import { lockNote } from '../../runner/half-made.js';
 import { reasonJson } from '../../runner/staleness.js';
-import { addCommonOptions, type CommonFlags, fail, planFor, readState, setup } from '../engine.js';
+import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface StatusFlags extends CommonFlags {
   json?: boolean;
