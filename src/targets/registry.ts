@@ -64,11 +64,14 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
   const snapsAfter = (stage: 'config' | 'features' | 'app') =>
     snapshots.filter((s) => s.after === stage).map((s) => id(`snapshot:${s.name}`));
 
-  for (const s of snapshots.filter((x) => x.after === 'config')) out.push(snapshotTarget(g, s, [last]));
   if (!g.template || provisions || bootsForTemplate) {
     out.push(runningTarget(g, last));
     last = id('running');
   }
+  // After `running`, which applies what a running guest keeps pending: a mount point deleted on
+  // a running CT stays in its config until the restart (pve-container LXC/Config.pm:1657-1700),
+  // and a snapshot refuses a config that still holds a bind mount.
+  for (const s of snapshots.filter((x) => x.after === 'config')) out.push(snapshotTarget(g, s, [last]));
   let prov = [last, ...snapsAfter('config')];
   if (g.kind === 'vm' && (provisions || bootsForTemplate)) {
     if (!g.agent) warnings.push(`guest ${g.vmid}: provisioning a VM needs the guest agent (agent: true)`);

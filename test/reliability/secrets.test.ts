@@ -8,7 +8,15 @@
 // argument, as on a real node, and Proxmox stores the keys in the VM config. The simulator's call
 // log (calls.jsonl) stands for the host, so the secret may appear there — only as the value of
 // `--cipassword` — and the password never in clear in the guest's config (Proxmox hashes it).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -94,7 +102,10 @@ function files(root: string): Array<{ file: string; text: string }> {
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
+      // The node links of /etc/pve (`lxc`, `qemu-server`, `local`, `openvz`) point into it again.
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) continue;
+      if (st.isDirectory()) walk(p);
       else out.push({ file: path.relative(work, p), text: readFileSync(p, 'latin1') });
     }
   };
