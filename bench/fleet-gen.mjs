@@ -82,7 +82,7 @@ export function fleetGuests(n) {
       spec: {
         name: `f${f}-cloud`,
         template: true,
-        image: 'local:import/noble-server-cloudimg-amd64.img',
+        image: 'local:import/noble-server-cloudimg-amd64.qcow2',
         cores: 2,
         memoryMb: 4096,
         storage: 'quickOS-vm-disks',

@@ -312,6 +312,7 @@ function stepContext(req: ExecuteRequest, target: Target, fp: string): StepConte
     readFile: (p) => req.host.runner.readFile(p),
     writeFile: (p, c) => req.host.runner.writeFile(p, c),
     removeFile: (p) => req.host.runner.removeFile(p),
+    mapPath: (p) => req.host.runner.mapPath(p),
     readGuest: async (vmid, kind, node, known) => {
       const gs = await req.host.readGuest(vmid, kind, node, known);
       if (gs) req.state.guests.set(vmid, gs);

@@ -56,6 +56,8 @@ export interface StepHost {
   readFile(hostPath: string): Promise<string | undefined>;
   writeFile(hostPath: string, content: string): Promise<void>;
   removeFile(hostPath: string): Promise<void>;
+  /** A host path as commands must name it (the simulator keeps its host under a folder). */
+  mapPath(hostPath: string): string;
   /** Re-reads one guest's config file (and keeps the known status); verifies a step's effect. */
   readGuest(vmid: Vmid, kind: GuestKind, node: string, known: PowerStatus): Promise<GuestState | undefined>;
   /** Path of a declared script on the machine running Phoenix. */

@@ -9,6 +9,7 @@ import { Ctx } from './context.js';
 import { simEnv } from './env.js';
 import { ParamError, PveDie, SimCrash, SimGap, UsageError } from './errors.js';
 import { parseFaults } from './faults.js';
+import { flockMain } from './flock.js';
 import { chownMain, mkdirMain, statMain } from './hostfs.js';
 import { zfsMain } from './hosttools.js';
 import { ensurePveLinks, initSimHost, isInitialized } from './init.js';
@@ -215,6 +216,7 @@ const HOST_TOOLS: Record<string, (ctx: Ctx, argv: string[]) => void> = {
   chown: chownMain,
   mkdir: mkdirMain,
   stat: statMain,
+  flock: flockMain,
 };
 
 /** pvesh's formatter options (PVE::CLIFormatter standard options). */

@@ -93,6 +93,9 @@ function release(path: string): void {
 
 const held = new Map<string, number>();
 
+/** The wait for a lock ran out (Proxmox's `got timeout`; flock(1) turns it into its conflict exit code). */
+export class LockTimeout extends PveDie {}
+
 /**
  * `lock_file_full`: takes the lock (waiting up to `timeoutS`, printing `trying to acquire lock...`
  * then ` OK`), runs `fn`, releases. `shownPath` is the real host path used in messages; `quiet`
@@ -127,7 +130,7 @@ export function withFileLock<T>(
         break;
       }
     }
-    if (!ok) throw new PveDie(`can't lock file '${shownPath}' - got timeout`);
+    if (!ok) throw new LockTimeout(`can't lock file '${shownPath}' - got timeout`);
     if (!quiet) io.err(' OK\n');
   }
   held.set(path, 1);

@@ -1,5 +1,6 @@
 // Helpers shared by the target modules: command results as step failures, guest lookups and
 // property-string comparison.
+import { createHash } from 'node:crypto';
 import type { Guest, LxcGuest, VmGuest, Vmid } from '../dsl/model.js';
 import {
   type GuestConf,
@@ -142,14 +143,56 @@ export function sourceGuest(ctx: TargetContext): { vmid: Vmid; gs: GuestState | 
   return { vmid: src, gs: ctx.state.guests.get(src) };
 }
 
+/** pve-container src/PVE/LXC/Config.pm:34,53-57 `config_file_lock`: the file `lock_config` flocks. */
+export const ctConfigLock = (vmid: Vmid | number): string => `/run/lock/lxc/pve-config-${vmid}.lock`;
+
+/** How long flock waits for the config lock: `lock_file_full`'s default (pve-common src/PVE/Tools.pm:206). */
+const CONF_LOCK_WAIT_S = 10;
+/** flock's exit code when the wait ran out (`-E`; util-linux sys-utils/flock.c:224,424-429). */
+const CONF_LOCK_TIMEOUT = 75;
+/** The script's exit code when the file is no longer what Phoenix read. */
+const CONF_CHANGED = 3;
+/**
+ * Compare-and-swap, run under the flock: `$1` is the config, `$2` the sha256 of the text Phoenix
+ * read, stdin the new text. Like PVE's own `file_set_contents` (pve-common src/PVE/Tools.pm:282)
+ * it writes `<file>.tmp.<pid>` and renames it over the file, which pmxcfs allows (pve-cluster
+ * data/src/memdb.c `memdb_rename`).
+ */
+const CONF_SWAP =
+  'have=$(sha256sum < "$1") || exit 4; case $have in "$2 "*) ;; *) exit 3 ;; esac; ' +
+  'tmp="$1.tmp.$$"; cat > "$tmp" && mv -f -- "$tmp" "$1" || { rm -f -- "$tmp"; exit 4; }';
+
+/**
+ * Replaces a CT config `read` from `path` by `next` in one host call, holding the flock pct and
+ * vzdump take for it (`flock(1)` on `/run/lock/lxc/pve-config-<id>.lock`, the file
+ * `lock_file_full` flocks, pve-common src/PVE/Tools.pm:203-230): a writer that got in between the
+ * read and now makes it write nothing.
+ */
+async function writeConfUnderLock(ctx: StepContext, path: string, read: string, next: string): Promise<void> {
+  const lock = ctConfigLock(ctx.guest.vmid);
+  const digest = createHash('sha256').update(read, 'utf8').digest('hex');
+  const args = ['-w', String(CONF_LOCK_WAIT_S), '-E', String(CONF_LOCK_TIMEOUT), lock, 'sh', '-c', CONF_SWAP];
+  args.push('sh', ctx.host.mapPath(path), digest);
+  ctx.log(`write ${path} under ${lock}`);
+  const r = await ctx.host.run('flock', args, { input: next, onLine: (line) => ctx.log(line) });
+  if (r.exitCode === 0) return;
+  if (r.exitCode === CONF_LOCK_TIMEOUT)
+    throw new StepError(
+      `${path}: Proxmox's config lock ${lock} is still held after ${CONF_LOCK_WAIT_S} s; re-run`,
+    );
+  if (r.exitCode === CONF_CHANGED)
+    throw new StepError(`${path} changed meanwhile (another writer); nothing written, re-run`);
+  throw new StepError(`cannot write ${path}: ${(r.transport ?? r.stderr).trim() || `exit ${r.exitCode}`}`);
+}
+
 /**
  * Edits a CT's config file by hand — only for raw `lxc.*` lines, which pct cannot set (the API
- * refuses `lxc.*` keys; pve-container LXC/Config.pm parses them only from the file). pct rewrites
- * the whole file under its flock (`/run/lock/lxc/pve-config-<id>.lock`), which this edit does not
- * take yet (a writer between the read and the write is lost), so the CT is shut down first (nothing else of Phoenix touches it: the runner holds the guest lock), the
- * file is re-read right before the write and refused when Proxmox holds a `lock:` on it, and
- * re-read after the write: `check` names what did not stick. A CT that was running is started
- * again. Returns the power state it leaves.
+ * refuses `lxc.*` keys; pve-container LXC/Config.pm parses them only from the file). The write
+ * runs under Proxmox's own config lock (see `writeConfUnderLock`), so it never loses a concurrent
+ * pct/vzdump/HA write: when the file changed since it was read, nothing is written and the step
+ * asks for a re-run. The CT is shut down first, the edit is refused when Proxmox holds a `lock:`
+ * on it, and the file is re-read after the write: `check` names what did not stick. A CT that was
+ * running is started again. Returns the power state it leaves.
  */
 export async function editStoppedConf(
   ctx: StepContext,
@@ -170,8 +213,7 @@ export async function editStoppedConf(
   const broken = conf.main.lxc.find(([k, v]) => /[\r\n]/.test(k + v));
   if (broken)
     throw new StepError(`CT ${vmid}: refusing to write ${broken[0]}: its value contains a line break`);
-  ctx.log(`write ${path}`);
-  await ctx.host.writeFile(path, serializeGuestConf(conf, 'lxc'));
+  await writeConfUnderLock(ctx, path, text, serializeGuestConf(conf, 'lxc'));
   const after = await reread(ctx, 'stopped');
   const bad = check(after);
   if (bad) throw new StepError(`${path}: ${bad} did not stick (another writer raced the edit?)`);
