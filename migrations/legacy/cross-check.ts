@@ -553,7 +553,11 @@ export function applyCloneSnapshots(report: Report, extras: GuestExtra[]): void 
         e.cloneFrom?.path ?? e.guest.path,
         `the legacy tool cloned from snapshot '${tsn}' of ${src.guest.vmid}, which is not imported; a clone of a snapshot of its finished state instead`,
       );
-      addFieldComment(e.guest, 'cloneFrom', `legacy cloned from snapshot '${tsn}' of ${src.guest.vmid} (not imported)`);
+      addFieldComment(
+        e.guest,
+        'cloneFrom',
+        `legacy cloned from snapshot '${tsn}' of ${src.guest.vmid} (not imported)`,
+      );
     }
     cloneFromSnapshotOf(report, e, src, snaps);
   }

@@ -8,15 +8,7 @@
 // argument, as on a real node, and Proxmox stores the keys in the VM config. The simulator's call
 // log (calls.jsonl) stands for the host, so the secret may appear there — only as the value of
 // `--cipassword` — and the password never in clear in the guest's config (Proxmox hashes it).
-import {
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
