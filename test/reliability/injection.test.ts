@@ -484,7 +484,9 @@ cd ${shellQuote(sandbox)} && exec sh -c "$line"
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('101');
     const calls = callLog(simRoot);
-    expect(calls.some((c) => c.cmd === 'pvesh' && c.args[0] === 'get' && c.args[1] === '/cluster/resources')).toBe(true);
+    expect(
+      calls.some((c) => c.cmd === 'pvesh' && c.args[0] === 'get' && c.args[1] === '/cluster/resources'),
+    ).toBe(true);
   });
 
   it('a --host destination starting with "-" is refused, not handed to ssh as an option (ssh://-oProxyCommand=… would run a local command)', async () => {
