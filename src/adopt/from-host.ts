@@ -140,6 +140,12 @@ function firewall(gs: GuestState, ctx: AdoptContext, a: Adopted): void {
       'firewall sections other than OPTIONS and RULES cannot be declared; the next build removes them',
     );
   a.guest.fields.firewall = out;
+  // Phoenix puts `firewall=1` on the NICs of a guest whose firewall is on (pve-firewall builds rules
+  // only for such NICs, src/PVE/Firewall.pm:4386); a NIC the host left without it says so, so that
+  // adopting changes nothing.
+  if (out.enabled && gs.kind === 'lxc')
+    for (const n of (a.guest.fields.net as Record<string, unknown>[] | undefined) ?? [])
+      if (n.firewall !== true) n.firewall = false;
 }
 
 export function adoptLxc(gs: GuestState, ctx: AdoptContext): Adopted {
