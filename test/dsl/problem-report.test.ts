@@ -69,9 +69,9 @@ describe('the root cause first', () => {
 
   it('reports it once along a chain of clones that all inherit it', () => {
     const ds = problems({
-      101: lxc({ name: 'web', cloneFrom: 900 }),
+      101: lxc({ name: 'web', cloneFrom: 900, template: true }),
       102: lxc({ name: 'web2', cloneFrom: 101 }),
-      900: lxc({ name: 'base', ostemplate, rootfs: { storage: 'local-lvm', sizeGb: 8 } }),
+      900: lxc({ name: 'base', template: true, ostemplate, rootfs: { storage: 'local-lvm', sizeGb: 8 } }),
     });
     expect(ds.map((d) => d.path)).toEqual(['guests.900.rootfs.storage']);
   });
