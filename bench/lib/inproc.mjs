@@ -44,6 +44,13 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
   };
   class InProcRunner extends E.LocalRunner {
     async run(cmd, args, opts = {}) {
+      // flock runs a script that reads its input on stdin (src/targets/common.ts writeConfUnderLock):
+      // the simulator's flock must run as its own process, given that input.
+      if (cmd === 'flock') {
+        const r = await super.run(cmd, args, opts);
+        if (trace) calls.push({ target: current, cmd, args, exit: r.exitCode, charged: 0 });
+        return r;
+      }
       if (!SIM_COMMANDS.has(cmd)) {
         if (!PASS_THROUGH.has(cmd)) {
           throw new Error(`bench in-process runner: '${cmd}' is neither a simulator command nor read-only`);
