@@ -1,4 +1,4 @@
-// SEMANTICS.md §8 traps about locks, concurrency, timing and the guest agent, against bin/sim.
+// Proxmox's traps about locks, concurrency, timing and the guest agent (each test cites the source it follows), against bin/sim.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ async function until(pred: () => boolean, limitMs = 20_000): Promise<void> {
   }
 }
 
-describe('SEMANTICS §8 traps (locks, concurrency, agent)', () => {
+describe('Proxmox traps (locks, concurrency, agent)', () => {
   it('trap 5: two concurrent clones of one CT template: one succeeds, one fails with CT is locked (disk)', async () => {
     const sim = makeSim();
     ctTemplate(sim);

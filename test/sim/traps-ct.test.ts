@@ -1,4 +1,4 @@
-// SEMANTICS.md §8: one test per trap, against bin/sim executables (LXC-centred traps).
+// One test per Proxmox trap (LXC-centred), against the bin/sim executables; each cites the source it follows.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { cleanupSims, ctTemplate, makeSim, TEMPLATE } from './helpers.js';
 
 afterAll(cleanupSims);
 
-describe('SEMANTICS §8 traps (containers)', () => {
+describe('Proxmox traps (containers)', () => {
   it('trap 1: unprivileged is immutable after create', () => {
     const sim = makeSim();
     ctTemplate(sim);
