@@ -1,4 +1,4 @@
-// Proxmox's traps about locks, concurrency, timing and the guest agent (each test cites the source it follows), against bin/sim.
+// Proxmox's traps about locks, concurrency, timing and the guest agent, against bin/sim; the upstream sources are cited in src/sim (README table).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// One test per Proxmox trap (LXC-centred), against the bin/sim executables; each cites the source it follows.
+// One test per Proxmox trap (LXC-centred), against the bin/sim executables; the simulator code each one reaches cites the upstream source (src/sim/README.md).
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
