@@ -10,6 +10,7 @@ export {
 } from '../../src/pipeline/engine.ts';
 export { Host } from '../../src/pve/host.ts';
 export { LocalRunner } from '../../src/pve/runner.ts';
+export { unwrapWriteThen } from '../../src/pve/write-then.ts';
 export { History } from '../../src/runner/history.ts';
 export { completeRead } from '../../src/runner/lazy-read.ts';
 export { execute } from '../../src/runner/scheduler.ts';

@@ -51,6 +51,21 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
         if (trace) calls.push({ target: current, cmd, args, exit: r.exitCode, charged: 0 });
         return r;
       }
+      // A file written, then a command (src/pve/write-then.ts: a creation's birth record, a
+      // firewall file): the file is written here, the command served in process like any other.
+      const born = E.unwrapWriteThen(cmd, args);
+      if (born) {
+        fs.mkdirSync(born.dir, { recursive: true });
+        fs.writeFileSync(path.join(born.dir, born.file), born.text);
+        return this.run(born.cmd, born.args, { ...opts, mutating: true });
+      }
+      // The run's end removes the birth records of the guests it made: files of the simulated host only.
+      if (cmd === 'rm' && args.slice(2).every((p) => p.startsWith(`${process.env.PHOENIX_SIM_ROOT}/`))) {
+        for (const p of args.slice(2)) fs.rmSync(p, { force: true });
+        if (opts.mutating) this.calls.writes++;
+        if (trace) calls.push({ target: current, cmd, args, exit: 0, charged: 0 });
+        return { exitCode: 0, stdout: '', stderr: '' };
+      }
       if (!SIM_COMMANDS.has(cmd)) {
         if (!PASS_THROUGH.has(cmd)) {
           throw new Error(`bench in-process runner: '${cmd}' is neither a simulator command nor read-only`);

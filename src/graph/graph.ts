@@ -14,19 +14,27 @@ export type TargetGraph = DirectedGraph<{ guest: number }>;
 
 export type GraphResult = { ok: true; value: TargetGraph } | { ok: false; error: string };
 
+// The topological order, computed once with the graph (Kahn's pass, which also finds cycles).
+const orders = new WeakMap<TargetGraph, string[]>();
+
 export function buildGraph(nodes: GraphNode[]): GraphResult {
   const g: TargetGraph = new DirectedGraph();
   for (const n of nodes) g.addNode(n.id, { guest: n.guest });
   for (const n of nodes) {
     for (const d of n.deps) {
       if (!g.hasNode(d)) return { ok: false, error: `${n.id} needs ${d}, which is not declared` };
-      if (!g.hasEdge(d, n.id)) g.addDirectedEdge(d, n.id);
+      // A repeated dependency is one edge (mergeEdge adds it once, without a second lookup).
+      g.mergeEdge(d, n.id);
     }
   }
-  if (hasCycle(g)) {
-    const cycle = findCycle(g);
-    return { ok: false, error: `dependency cycle: ${cycle.join(' → ')}` };
+  // One pass: graphology-dag's topological sort throws on a cycle (no separate hasCycle walk).
+  let order: string[];
+  try {
+    order = topologicalSort(g);
+  } catch {
+    return { ok: false, error: `dependency cycle: ${findCycle(g).join(' → ')}` };
   }
+  orders.set(g, order);
   return { ok: true, value: g };
 }
 
@@ -89,6 +97,10 @@ export function withDescendants(g: TargetGraph, selected: Iterable<string>): Set
   return out;
 }
 
+/** Dependencies first; computed by buildGraph for the graphs it made (callers may change the copy). */
 export function topoOrder(g: TargetGraph): string[] {
+  const known = orders.get(g);
+  if (known && known.length === g.order) return [...known];
+  if (hasCycle(g)) throw new Error(`dependency cycle: ${findCycle(g).join(' → ')}`);
   return topologicalSort(g);
 }

@@ -1,7 +1,7 @@
 // Host folders behind bind mounts: created with the owner the container will see. An
 // unprivileged container sees host id 100000+n as n unless its idmap passes n through, so the
 // owner declared "as seen inside" is shifted here, in one place, for the storage step, the plan
-// checks and the tests. Pure functions plus two host calls (`stat` to observe, `mkdir`+`chown`).
+// checks and the tests. Pure functions plus one host call (`mkdir`, `chown` and the `stat` verifying them).
 import type { Config, LxcGuest } from '../dsl/model.js';
 import type { Drift } from '../runner/types.js';
 
@@ -166,19 +166,50 @@ export async function ensureHostDirs(
   const cmds = hostDirCommands(dirs, before);
   // Nothing to change: the owners just read are the answer (no second `stat`).
   if (!cmds.length) return { changed: false, left: hostDirDrifts(g, before), owners: before };
-  for (const [cmd, args] of cmds) {
-    log(`$ ${cmd} ${args.join(' ')}`);
-    const r = await host.run(cmd, args);
-    if (r.exitCode !== 0)
-      return {
-        changed: true,
-        left: [],
-        owners: before,
-        error: `${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`,
-      };
-  }
-  // Re-read what was changed: a folder whose chown succeeded but whose owner still differs (a
-  // symlink, a file system that maps owners) must fail the step, not pass it.
-  const after = await readHostDirOwners(host, paths);
+  for (const [cmd, args] of cmds) log(`$ ${cmd} ${args.join(' ')}`);
+  // The changes and the re-read in one host call: a folder whose chown succeeded but whose owner
+  // still differs (a symlink, a file system that maps owners) must fail the step, not pass it.
+  const r = await host.run('sh', [
+    '-c',
+    HOST_DIRS_SCRIPT,
+    'phoenix-hostdirs',
+    ...scriptArgs(cmds),
+    '--',
+    ...paths,
+  ]);
+  if (r.exitCode !== 0)
+    return {
+      changed: true,
+      left: [],
+      owners: before,
+      error: `${cmds.map(([c, a]) => `${c} ${a.join(' ')}`).join('; ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`,
+    };
+  const after = parseStat(r.stdout);
   return { changed: true, left: hostDirDrifts(g, after), owners: after };
+}
+
+// Host folders made to hold in one host call: `mkdir <path>` and `chown <owner> <path>` words,
+// `--`, then the folders to `stat`. The first failure ends it (its tool's message on stderr);
+// stat's exit 1 (a folder still missing) is not a failure here: the drift says it.
+export const HOST_DIRS_SCRIPT = [
+  'while [ "$1" != -- ]; do',
+  '  case $1 in',
+  '    mkdir) mkdir -p -- "$2" || exit $?; shift 2 ;;',
+  '    chown) chown "$2" -- "$3" || exit $?; shift 3 ;;',
+  '    *) echo "phoenix-hostdirs: unknown word $1" >&2; exit 2 ;;',
+  '  esac',
+  'done',
+  'shift',
+  'stat -c \'%u:%g %n\' -- "$@"',
+  'exit 0',
+].join('\n');
+
+function scriptArgs(cmds: Array<[string, string[]]>): string[] {
+  const out: string[] = [];
+  for (const [cmd, args] of cmds) {
+    const paths = args.slice(args.indexOf('--') + 1);
+    if (cmd === 'mkdir') for (const p of paths) out.push('mkdir', p);
+    else for (const p of paths) out.push('chown', args[0]!, p);
+  }
+  return out;
 }

@@ -1,9 +1,11 @@
-// Birth records: before Phoenix asks Proxmox to create or clone a guest it writes a one-line
-// record on the host (`/var/lib/phoenix/births/<vmid>.json`) and removes it once the guest is
-// made. A `pct|qm create|clone` killed mid-task leaves the new guest under `lock: create|clone`
-// with at most an empty config, so nothing in Proxmox says who started it: the record does.
-// It lives on the host, beside what it describes, so any checkout and any later run sees it.
+// Birth records: Phoenix asks Proxmox to create or clone a guest in one host call that first
+// writes a one-line record on the host (`/var/lib/phoenix/births/<vmid>.json`), then becomes the
+// Proxmox command; the records of the guests a run made are removed together at its end. A
+// `pct|qm create|clone` killed mid-task leaves the new guest under `lock: create|clone` with at
+// most an empty config, so nothing in Proxmox says who started it: the record does. It lives on
+// the host, beside what it describes, so any checkout and any later run sees it.
 import type { Vmid } from '../dsl/model.js';
+import { writeThen } from './write-then.js';
 
 /** Proxmox's two guest kinds as Phoenix names them (state.ts re-exports it). */
 export type GuestKind = 'lxc' | 'vm';
@@ -30,6 +32,19 @@ export function printBirth(r: BirthRecord): string {
   return `${JSON.stringify(r)}\n`;
 }
 
+/**
+ * The creating command `cmd args` with its birth record written first, as ONE host call
+ * (write-then.ts): no record, no creation.
+ */
+export function withBirthRecord(
+  r: BirthRecord,
+  mapPath: (hostPath: string) => string,
+  cmd: string,
+  args: string[],
+): [string, string[]] {
+  return writeThen(birthPath(r.vmid), printBirth(r), mapPath, cmd, args);
+}
+
 const BIRTH_LINE = /\/var\/lib\/phoenix\/births\/(\d+)\.json:(.*)$/;
 
 /** A `grep -rH` line of the births folder → its record; anything damaged reads as no record. */
@@ -53,4 +68,19 @@ export function parseBirthLine(line: string): BirthRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Removes the records of guests whose creation is over, in one host call (a run's end). Best
+ * effort: a record left behind describes a made guest, which the next run's recovery forgets.
+ */
+export async function forgetBirths(
+  run: (cmd: string, args: string[]) => Promise<{ exitCode: number }>,
+  mapPath: (hostPath: string) => string,
+  vmids: Iterable<Vmid>,
+): Promise<boolean> {
+  const files = [...vmids].map((v) => mapPath(birthPath(v)));
+  if (!files.length) return true;
+  const r = await run('rm', ['-f', '--', ...files]).catch(() => ({ exitCode: -1 }));
+  return r.exitCode === 0;
 }

@@ -6,6 +6,7 @@
 // (a clone inheriting its template's stamps) is skipped.
 import { readFile } from 'node:fs/promises';
 import type { Config, Vmid } from '../dsl/model.js';
+import { forgetBirths } from '../pve/births.js';
 import type { Host } from '../pve/host.js';
 import type { HostState } from '../pve/state.js';
 import { descriptionOf } from '../pve/state.js';
@@ -190,10 +191,13 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       let changed = false;
       for (let attempt = 1; ; attempt++) {
         try {
-          const ctx = stepContext(req, target, verdict.fingerprint);
+          const last = { reread: false };
+          const ctx = stepContext(req, target, verdict.fingerprint, last);
           const r = await target.run(ctx);
           changed = r.changed;
-          await refresh(req, target.guest, r.status);
+          // A step that ended by re-reading its guest left the state current: no second read.
+          if (last.reread) setStatus(req, target.guest, r.status);
+          else await refresh(req, target.guest, r.status);
           break;
         } catch (error) {
           const msg = error instanceof Error ? error.message : String(error);
@@ -276,6 +280,12 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       });
     }
   }
+  // The guests made in this run are made: their birth records go, all in one call (births.ts).
+  await forgetBirths(
+    (c, a) => req.host.run(c, a),
+    (p) => req.host.runner.mapPath(p),
+    renewed.keys(),
+  );
   result.interrupted = req.interrupt.requested;
   result.notStarted = req.order.filter((id) => !finished.has(id));
   return result;
@@ -305,22 +315,40 @@ function ctxOf(req: ExecuteRequest, t: Target) {
   };
 }
 
-function stepContext(req: ExecuteRequest, target: Target, fp: string): StepContext {
+/**
+ * The host as a step sees it. `last.reread` says whether the step's last host call re-read its
+ * own guest (then the state is current when it ends).
+ */
+function stepContext(
+  req: ExecuteRequest,
+  target: Target,
+  fp: string,
+  last: { reread: boolean } = { reread: false },
+): StepContext {
+  const acts = <T>(p: () => Promise<T>): Promise<T> => {
+    last.reread = false;
+    return p();
+  };
   const host: StepHost = {
-    run: (cmd, args, opts) => req.host.run(cmd, args, opts),
-    read: (cmd, args) => req.host.read(cmd, args),
-    readFile: (p) => req.host.runner.readFile(p),
-    writeFile: (p, c) => req.host.runner.writeFile(p, c),
-    removeFile: (p) => req.host.runner.removeFile(p),
+    run: (cmd, args, opts) => acts(() => req.host.run(cmd, args, opts)),
+    read: (cmd, args) => acts(() => req.host.read(cmd, args)),
+    readFile: (p) => acts(() => req.host.runner.readFile(p)),
+    writeFile: (p, c) => acts(() => req.host.runner.writeFile(p, c)),
+    removeFile: (p) => acts(() => req.host.runner.removeFile(p)),
     mapPath: (p) => req.host.runner.mapPath(p),
     readGuest: async (vmid, kind, node, known) => {
+      last.reread = false;
       const gs = await req.host.readGuest(vmid, kind, node, known);
       if (gs) req.state.guests.set(vmid, gs);
       else req.state.guests.delete(vmid);
+      last.reread = vmid === target.guest && gs !== undefined;
       return gs;
     },
     scriptPath: (rel) => req.hasher.resolve(rel),
-    stage: async (local) => req.host.runner.stage(local, await readFile(local, 'utf8')),
+    stage: async (local) => {
+      const content = await readFile(local, 'utf8');
+      return acts(() => req.host.runner.stage(local, content));
+    },
   };
   return {
     ...ctxOf(req, target),
@@ -329,6 +357,12 @@ function stepContext(req: ExecuteRequest, target: Target, fp: string): StepConte
     log: (line) => req.emit({ type: 'output', target: target.id, line }),
     ...(req.interrupt.signal ? { signal: req.interrupt.signal } : {}),
   };
+}
+
+/** The step's word on its guest's power state, on a state it re-read itself (templates stay stopped). */
+function setStatus(req: ExecuteRequest, vmid: Vmid, status?: 'running' | 'stopped' | 'unknown'): void {
+  const gs = req.state.guests.get(vmid);
+  if (gs && status && !gs.template) gs.status = status;
 }
 
 /** Re-reads a guest after a step; the status is the step's word, else what was known. */

@@ -50,16 +50,21 @@ export function shutdownArgs(vmid: number | string): string[] {
   ];
 }
 
-/** Runs a mutating command and fails the step (with the stderr) when it exits non-zero. */
+/**
+ * Runs a mutating command and fails the step (with the stderr) when it exits non-zero. `wrap`
+ * sends it inside another host call (births.ts `withBirthRecord`); logs and errors show `cmd args`.
+ */
 export async function must(
   ctx: StepContext,
   cmd: string,
   args: string[],
   input?: string,
+  wrap?: (cmd: string, args: string[]) => [string, string[]],
 ): Promise<CommandResult> {
+  const [runCmd, runArgs] = wrap ? wrap(cmd, args) : [cmd, args];
   const shown = showCommand(cmd, args);
   ctx.log(`$ ${shown}`);
-  const r = await ctx.host.run(cmd, args, {
+  const r = await ctx.host.run(runCmd, runArgs, {
     onLine: (line) => ctx.log(line),
     ...(input !== undefined ? { input } : {}),
   });

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
 import { describeLoss, lossOf } from '../lifecycle/volumes.js';
-import { type BirthRecord, birthPath, printBirth } from '../pve/births.js';
+import { type BirthRecord, withBirthRecord } from '../pve/births.js';
 import { descriptionOf, type GuestState } from '../pve/state.js';
 import {
   cloneSnapshotStage,
@@ -196,8 +196,8 @@ async function destroy(ctx: StepContext): Promise<void> {
 }
 
 /**
- * Written before the creating call, removed once the guest is made: a creation killed mid-task
- * leaves this record beside its half-made guest, which lets a later run recover it as its own.
+ * Written by the creating call before Proxmox starts, removed at the run's end: a creation killed
+ * mid-task leaves this record beside its half-made guest, which lets a later run recover it as its own.
  */
 function birthRecord(ctx: StepContext): BirthRecord {
   const g = ctx.guest;
@@ -216,23 +216,25 @@ async function run(ctx: StepContext) {
   const g = ctx.guest;
   if (ctx.gs) await destroy(ctx);
   const description = birthDescription(ctx);
-  await ctx.host.writeFile(birthPath(g.vmid), printBirth(birthRecord(ctx)));
+  // The birth record is written by the creating call itself; the run's end removes it (births.ts).
+  const record = birthRecord(ctx);
+  const born = (cmd: string, args: string[]) => withBirthRecord(record, ctx.host.mapPath, cmd, args);
   if (g.cloneFrom !== undefined) {
-    await must(ctx, tool(g), cloneArgs(ctx, g, description));
+    await must(ctx, tool(g), cloneArgs(ctx, g, description), undefined, born);
   } else if (isLxc(g)) {
     if (!g.ostemplate) throw new StepError(`guest ${g.vmid}: no ostemplate and no cloneFrom`);
-    await must(ctx, 'pct', lxcCreateArgs(ctx, g, description));
+    await must(ctx, 'pct', lxcCreateArgs(ctx, g, description), undefined, born);
   } else {
     if (!g.image) throw new StepError(`guest ${g.vmid}: no image and no cloneFrom`);
     // One `qm create` with the disk import and the cloud-init drive: the whole creation is one
     // Proxmox task under `lock: create`, so an interrupted one is visible (the lock, a running
     // task) and recoverable, never a VM that looks made but has no disk.
-    await must(ctx, 'qm', vmCreateArgs(g, description));
+    await must(ctx, 'qm', vmCreateArgs(g, description), undefined, born);
     const after = await reread(ctx, 'stopped');
     if (!after.current.props.scsi0) throw new StepError(`VM ${g.vmid}: the disk import left no scsi0`);
+    return { changed: true, status: 'stopped' as const };
   }
   await reread(ctx, 'stopped');
-  await ctx.host.removeFile(birthPath(g.vmid));
   return { changed: true, status: 'stopped' as const };
 }
 

@@ -4,6 +4,7 @@
 import type { BootDecl, FirewallDecl, LxcFeatures, LxcGuest, LxcNet } from '../dsl/model.js';
 import { parseFirewall, serializeFirewall } from '../pve/format/index.js';
 import { descriptionOf } from '../pve/state.js';
+import { writeThen } from '../pve/write-then.js';
 import { readStamps, splitDescription, writeStamps } from '../runner/stamps.js';
 import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
@@ -152,6 +153,28 @@ export function firewallFileText(vmid: number, fw: FirewallDecl): string {
   return serializeFirewall(wantFirewall(fw));
 }
 
+/**
+ * The config step's firewall file, when it drifts: `wrap` writes it inside the step's own
+ * `pct|qm set` (one host call, write-then.ts); `write` alone when no set is needed; `done` records it.
+ */
+export function firewallWrite(ctx: StepContext, drifts: Drift[], fw: FirewallDecl | undefined) {
+  if (!fw || !drifts.some(isFirewallDrift)) return undefined;
+  const vmid = ctx.guest.vmid;
+  const file = `/etc/pve/firewall/${vmid}.fw`;
+  const text = firewallFileText(vmid, fw);
+  return {
+    wrap: (cmd: string, args: string[]) => {
+      ctx.log(`write ${file}`);
+      return writeThen(file, text, ctx.host.mapPath, cmd, args);
+    },
+    write: async () => {
+      ctx.log(`write ${file}`);
+      await ctx.host.writeFile(file, text);
+    },
+    done: () => ctx.state.firewall.set(vmid, text),
+  };
+}
+
 /** One drift per firewall option and per rule (by position), with old and new values. */
 export function firewallDrift(ctx: TargetContext, fw: FirewallDecl | undefined): Drift[] {
   if (!fw) return [];
@@ -240,7 +263,10 @@ async function run(ctx: StepContext) {
   }
   const args = setArgs(ctx, obs.drifts);
   if (obs.drifts.some((d) => d.field === 'description')) args.push('--description', notesWithStamps(ctx));
-  if (args.length > 2) await must(ctx, 'pct', args);
+  const fw = firewallWrite(ctx, obs.drifts, g.firewall);
+  if (args.length > 2) await must(ctx, 'pct', args, undefined, fw?.wrap);
+  else await fw?.write();
+  fw?.done();
   let status: 'running' | 'stopped' | undefined;
   if (obs.drifts.some((d) => d.field === 'lxc')) {
     // Raw lines take effect at the next start, and Proxmox keeps no pending record of them
@@ -251,13 +277,6 @@ async function run(ctx: StepContext) {
     await must(ctx, 'pct', shutdownArgs(g.vmid));
     await must(ctx, 'pct', ['start', String(g.vmid)]);
     status = 'running';
-  }
-  if (obs.drifts.some(isFirewallDrift) && g.firewall) {
-    const path = `/etc/pve/firewall/${g.vmid}.fw`;
-    ctx.log(`write ${path}`);
-    const text = firewallFileText(g.vmid, g.firewall);
-    await ctx.host.writeFile(path, text);
-    ctx.state.firewall.set(g.vmid, text);
   }
   await reread(ctx, status);
   return status ? { changed: true, status } : { changed: true };

@@ -19,7 +19,7 @@ import type { Drift, Observation, StepContext, Target, TargetContext } from '../
 import { targetId } from '../runner/types.js';
 import { canonicalTags, must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
 import { isFirewallDrift } from './firewall.js';
-import { firewallDrift, firewallFileText, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
+import { firewallDrift, firewallWrite, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
 
 export function vmNetString(g: VmGuest): string {
   const nic = g.mac ? `virtio=${g.mac},bridge=${g.bridge}` : `virtio,bridge=${g.bridge}`;
@@ -221,15 +221,13 @@ async function run(ctx: StepContext) {
   if (obs.kind === 'drift' && obs.drifts.some((d) => d.field === 'description')) {
     args.push('--description', notesWithStamps(ctx));
   }
+  const fw = obs.kind === 'drift' ? firewallWrite(ctx, obs.drifts, g.firewall) : undefined;
   try {
-    if (args.length > 2) await must(ctx, 'qm', args);
+    if (args.length > 2) await must(ctx, 'qm', args, undefined, fw?.wrap);
+    else await fw?.write();
+    fw?.done();
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }
-  if (obs.kind === 'drift' && obs.drifts.some(isFirewallDrift) && g.firewall) {
-    const text = firewallFileText(g.vmid, g.firewall);
-    await ctx.host.writeFile(`/etc/pve/firewall/${g.vmid}.fw`, text);
-    ctx.state.firewall.set(g.vmid, text);
   }
   await reread(ctx);
   return { changed: obs.kind === 'drift' };
