@@ -125,6 +125,9 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
       if (e.type !== 'output') events.push(e);
     },
     interrupt: { requested: false },
+    tuning: E.DEFAULT_TUNING,
+    // Speed 0 (set above): Phoenix's own polling waits do not sleep either.
+    sleep: E.sleeper(0),
   });
   delete globalThis.__phoenixBenchCharge;
   if (result.failed.length) {

@@ -7,16 +7,41 @@ import { DEFAULT_CONFIG } from '../dsl/load.js';
 import { type Engine, openProject } from '../pipeline/engine.js';
 import { connect, type HostChoice, type HostEnv } from '../pve/connect.js';
 import type { Host } from '../pve/host.js';
-import type { Result } from '../runner/types.js';
+import { DEFAULT_TUNING, type Tuning } from '../runner/scheduler.js';
+import { type Result, type Sleep, sleeper } from '../runner/types.js';
 import { configOption, reportConfigProblems } from './options.js';
 
 export type HostFlags = HostChoice;
 
 /** The environment the host choice depends on, read here and nowhere deeper. */
 export function hostEnv(env: NodeJS.ProcessEnv = process.env): HostEnv {
+  // Number(undefined) is NaN: no speed unless PHOENIX_SIM_SPEED is set.
+  const speed = Number(env.PHOENIX_SIM_SPEED);
   return {
     simRoot: path.resolve(env.PHOENIX_SIM_ROOT ?? '.phoenix/sim'),
     ...(env.PHOENIX_SSH_CONFIG ? { sshConfig: env.PHOENIX_SSH_CONFIG } : {}),
+    ...(env.XDG_RUNTIME_DIR ? { runtimeDir: env.XDG_RUNTIME_DIR } : {}),
+    ...(env.PHOENIX_SIM_BIN ? { simBin: env.PHOENIX_SIM_BIN } : {}),
+    ...(Number.isFinite(speed) && speed >= 0 ? { simSpeed: speed } : {}),
+  };
+}
+
+/** The host's clock for waits (polling, health-check retries): scaled by the simulator's speed when set. */
+export function hostSleep(env: HostEnv = hostEnv()): Sleep {
+  return sleeper(1000 * (env.simSpeed ?? 1));
+}
+
+/** The scheduler's knobs, read here and nowhere deeper. */
+export function schedulerTuning(env: NodeJS.ProcessEnv = process.env): Tuning {
+  const number = (text: string | undefined, fallback: number) =>
+    text !== undefined && Number.isFinite(Number(text)) ? Number(text) : fallback;
+  return {
+    heavySlots: number(env.PHOENIX_HEAVY_SLOTS, DEFAULT_TUNING.heavySlots),
+    retryBaseMs: number(env.PHOENIX_RETRY_BASE_MS, DEFAULT_TUNING.retryBaseMs),
+    debug: !!env.PHOENIX_DEBUG,
+    shutdownTimeoutS: number(env.PHOENIX_SHUTDOWN_TIMEOUT_S, DEFAULT_TUNING.shutdownTimeoutS),
+    guestExecTimeoutS: number(env.PHOENIX_GUEST_EXEC_TIMEOUT_S, DEFAULT_TUNING.guestExecTimeoutS),
+    agentWaitS: number(env.PHOENIX_AGENT_WAIT_S, DEFAULT_TUNING.agentWaitS),
   };
 }
 

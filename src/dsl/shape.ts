@@ -119,6 +119,17 @@ const VM_KEYS = [
   'nfsVolumes',
 ] as const;
 
+/** `true` when the two key sets are equal, else the keys missing on each side (tsc names them). */
+type SameKeys<Spec, Listed> = [Exclude<Spec, Listed>, Exclude<Listed, Spec>] extends [never, never]
+  ? true
+  : { notListed: Exclude<Spec, Listed>; notInSpec: Exclude<Listed, Spec> };
+// A spec field the validator does not list would be refused as unknown; one listed but not in
+// the spec would be accepted and ignored. tsc fails here on either.
+const lxcKeysMatch: SameKeys<keyof LxcSpec, (typeof LXC_KEYS)[number]> = true;
+const vmKeysMatch: SameKeys<keyof VmSpec, (typeof VM_KEYS)[number]> = true;
+void lxcKeysMatch;
+void vmKeysMatch;
+
 /** Sets `key` on `target` only when `value` is defined, so "absent" stays distinguishable from "given". */
 function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;

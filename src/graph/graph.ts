@@ -3,6 +3,7 @@
 // targets plus everything upstream of them.
 import { DirectedGraph } from 'graphology';
 import { hasCycle, topologicalSort } from 'graphology-dag';
+import type { Result } from '../dsl/diagnostics.js';
 
 export interface GraphNode {
   id: string;
@@ -12,7 +13,7 @@ export interface GraphNode {
 
 export type TargetGraph = DirectedGraph<{ guest: number }>;
 
-export type GraphResult = { ok: true; value: TargetGraph } | { ok: false; error: string };
+export type GraphResult = Result<TargetGraph, string>;
 
 // The topological order, computed once with the graph (Kahn's pass, which also finds cycles).
 const orders = new WeakMap<TargetGraph, string[]>();

@@ -50,17 +50,10 @@ export async function withBuildLock<T>(
 ): Promise<Result<T, string>> {
   const lock = await host.acquireLock();
   if (!lock.ok) return { ok: false, error: lock.error };
-  if (lock.note) process.stderr.write(`phoenix ${verb}: ${lock.note}\n`);
+  if (lock.value.note) process.stderr.write(`phoenix ${verb}: ${lock.value.note}\n`);
   try {
     return { ok: true, value: await fn() };
   } finally {
     await host.releaseLock();
   }
-}
-
-/** Seconds to wait between retries: scaled like every simulated duration when on the simulator. */
-export function waitMs(seconds: number, sim: boolean): number {
-  if (!sim) return seconds * 1000;
-  const speed = Number(process.env.PHOENIX_SIM_SPEED ?? '1');
-  return Number.isFinite(speed) && speed >= 0 ? seconds * 1000 * speed : seconds * 1000;
 }

@@ -4,7 +4,7 @@
 // `stat` for the whole fleet); otherwise judged by its stamp (the declared folders and owners).
 import type { LxcGuest } from '../dsl/model.js';
 import type { HostState } from '../pve/state.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { declaredHostDirs, ensureHostDirs, type HostOwner, hostDirDrifts } from './hostdirs.js';
 
@@ -13,7 +13,7 @@ export function hostDirsOf(state: HostState): Map<string, HostOwner> | undefined
   return (state as HostState & { hostDirs?: Map<string, HostOwner> }).hostDirs;
 }
 
-export function hostDirsTarget(g: LxcGuest, deps: string[]): Target | undefined {
+export function hostDirsTarget(g: LxcGuest, deps: TargetId[]): Target | undefined {
   if (!g.mounts.length) return undefined;
   return {
     id: targetId('lxc', g.vmid, 'hostdirs'),

@@ -3,13 +3,14 @@
 // unique per machine (machine-id, cloud-init's instance state, logs, seed) so every clone runs
 // cloud-init afresh and gets its own identity, stop, convert. These are the in-guest steps; the
 // engine's targets call them (agent → waitCloudInit, before `qm template` → cleanForTemplate).
+import type { Result } from '../dsl/diagnostics.js';
 import type { Vmid } from '../dsl/model.js';
 
 export interface ExecHost {
   run(cmd: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
-export type Outcome = { ok: true } | { ok: false; error: string };
+export type Outcome = Result<void, string>;
 
 /** `qm guest exec` exits 0 whatever the guest command did: the verdict is in its JSON. */
 async function guestExec(host: ExecHost, vmid: Vmid, timeoutS: number, argv: string[]) {
@@ -52,7 +53,7 @@ export async function waitCloudInit(host: ExecHost, vmid: Vmid, timeoutS = 900):
   const r = await guestExec(host, vmid, timeoutS, CLOUD_INIT_WAIT);
   if (r.exited !== 1 && r.exitcode === -1)
     return { ok: false, error: r.text || `cloud-init on VM ${vmid} did not finish within ${timeoutS}s` };
-  if (r.exitcode === 0 || r.exitcode === 2) return { ok: true };
+  if (r.exitcode === 0 || r.exitcode === 2) return { ok: true, value: undefined };
   return {
     ok: false,
     error: `cloud-init on VM ${vmid} failed (exit ${r.exitcode})${r.text ? `: ${r.text}` : ''}`,
@@ -80,7 +81,7 @@ export const TEMPLATE_CLEANUP = [
 
 export async function cleanForTemplate(host: ExecHost, vmid: Vmid): Promise<Outcome> {
   const r = await guestExec(host, vmid, 120, TEMPLATE_CLEANUP);
-  if (r.exitcode === 0) return { ok: true };
+  if (r.exitcode === 0) return { ok: true, value: undefined };
   return {
     ok: false,
     error: `cleaning VM ${vmid} for a template failed (exit ${r.exitcode})${r.text ? `: ${r.text}` : ''}`,

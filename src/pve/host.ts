@@ -5,6 +5,7 @@
 // commands with argument arrays. Local node, SSH and simulator only differ in the CommandRunner
 // underneath.
 import { hostname } from 'node:os';
+import type { Result } from '../dsl/diagnostics.js';
 import type { ContentType, Vmid } from '../dsl/model.js';
 import { parseBirthLine } from './births.js';
 import { fileReadCommand, parseFileRead } from './bulk-read.js';
@@ -47,7 +48,7 @@ export interface ActiveTask {
   node: string;
 }
 
-export type ReadResult = { ok: true; value: HostState } | { ok: false; error: string };
+export type ReadResult = Result<HostState, string>;
 
 export const BUILD_LOCK = '/run/lock/phoenix-build.lock';
 
@@ -172,10 +173,7 @@ export class Host {
    * `/nodes/<node>/lxc|qemu` ask the node now (pve-container PVE/LXC.pm `vmstatus`, qemu-server
    * PVE/QemuServer.pm `vmstatus`). Two Perl starts per node; only the nodes asked.
    */
-  async confirmStatus(
-    state: HostState,
-    nodes: string[],
-  ): Promise<{ ok: true } | { ok: false; error: string }> {
+  async confirmStatus(state: HostState, nodes: string[]): Promise<Result<void, string>> {
     const asked = nodes.filter((n) => state.nodes.includes(n));
     const lists = await Promise.all(
       asked.flatMap((node) => [
@@ -192,14 +190,14 @@ export class Host {
       }
     }
     if (asked.length === state.nodes.length) state.statusLagging = false;
-    return { ok: true };
+    return { ok: true, value: undefined };
   }
 
   /** Lists storages' contents (OS templates, cloud images) into `state.volumes`; asked only when a creation needs them. */
   async readContents(
     state: HostState,
     wanted: Array<{ node: string; storage: string }>,
-  ): Promise<{ ok: true } | { ok: false; error: string }> {
+  ): Promise<Result<void, string>> {
     const todo = wanted.filter((c) => state.storages.get(c.node)?.has(c.storage));
     const lists = await Promise.all(
       todo.map((c) =>
@@ -214,7 +212,7 @@ export class Host {
       for (const v of list.value ?? []) if (v.volid) set.add(v.volid);
       state.volumes.set(node, set);
     }
-    return { ok: true };
+    return { ok: true, value: undefined };
   }
 
   /**
@@ -224,10 +222,7 @@ export class Host {
    * notices (up to ~10 s); only `/tasks/<upid>/status` checks the worker's pid, so each listed
    * task about one of `ids` is confirmed there (one call each; the others are not asked about).
    */
-  async activeTasks(
-    nodes: string[],
-    ids: Set<string>,
-  ): Promise<{ ok: true; value: ActiveTask[] } | { ok: false; error: string }> {
+  async activeTasks(nodes: string[], ids: Set<string>): Promise<Result<ActiveTask[], string>> {
     const lists = await Promise.all(
       nodes.map((node) =>
         // `--limit 0` returns nothing on Proxmox: ask for more than a node ever runs at once.
@@ -286,9 +281,7 @@ export class Host {
     return this.runner.run(cmd, args, { mutating: false });
   }
 
-  private async pveshJson<T = unknown>(
-    args: string[],
-  ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  private async pveshJson<T = unknown>(args: string[]): Promise<Result<T, string>> {
     const r = await this.runner.run('pvesh', [...args, '--output-format', 'json']);
     if (r.exitCode !== 0)
       return { ok: false, error: `pvesh ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}` };
@@ -303,10 +296,10 @@ export class Host {
    * Takes the host-side build lock. A lock left by a dead process of this machine is taken
    * over (with a message); a live or foreign one refuses, naming its owner.
    */
-  async acquireLock(): Promise<{ ok: true; note?: string } | { ok: false; error: string }> {
+  async acquireLock(): Promise<Result<{ note?: string }, string>> {
     const me = { pid: process.pid, host: hostname(), start: new Date().toISOString() };
     const body = `${JSON.stringify(me)}\n`;
-    if (await this.runner.createExclusive(BUILD_LOCK, body)) return { ok: true };
+    if (await this.runner.createExclusive(BUILD_LOCK, body)) return { ok: true, value: {} };
     const text = (await this.runner.readFile(BUILD_LOCK)) ?? '';
     let owner: { pid?: number; host?: string; start?: string } = {};
     try {
@@ -321,9 +314,11 @@ export class Host {
       if (await this.runner.createExclusive(BUILD_LOCK, body)) {
         return {
           ok: true,
-          note: damaged
-            ? `took over a damaged build lock ${BUILD_LOCK}`
-            : `took over the build lock of process ${owner.pid}, which is gone`,
+          value: {
+            note: damaged
+              ? `took over a damaged build lock ${BUILD_LOCK}`
+              : `took over the build lock of process ${owner.pid}, which is gone`,
+          },
         };
       }
     }

@@ -4,6 +4,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Result } from '../dsl/diagnostics.js';
 
 /** A Proxmox node reached over SSH. */
 export interface SshTarget {
@@ -13,7 +14,7 @@ export interface SshTarget {
   port?: number;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+export type Parsed<T> = Result<T, string>;
 
 // User and host are plain names: a leading `-` would reach ssh as an option (-oProxyCommand=...).
 const HOST_URL =
@@ -143,7 +144,7 @@ export function sshFailure(exitCode: number, stderr: string): string | undefined
  * under ~100 bytes, so not a deep home). Refused when another user owns it or can write it: a
  * socket planted there would be a connection to a host of someone else's choosing.
  */
-export function controlDir(base = process.env.XDG_RUNTIME_DIR): Parsed<string> {
+export function controlDir(base: string | undefined): Parsed<string> {
   const uid = process.getuid?.() ?? 0;
   const dir = base && base.length < 50 ? path.join(base, 'phoenix') : path.join(tmpdir(), `phoenix-${uid}`);
   try {

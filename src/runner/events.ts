@@ -1,5 +1,6 @@
 // The one typed event stream a build emits. The listr2 display, the plain-lines log and the
 // `--json` output are separate consumers; the runner knows none of them.
+import type { FailureKind } from '../pve/failure.js';
 import type { ReasonJson } from './staleness.js';
 import type { Effect } from './types.js';
 
@@ -21,6 +22,8 @@ export interface FailureInfo {
   target: string;
   guest: number;
   error: string;
+  /** Why it failed (`locked`, `transport`, `refused`, `task-failed`, `timeout`, …): decided where the error was known. */
+  reason: FailureKind;
   command?: string;
   stderrTail: string;
 }
@@ -39,7 +42,7 @@ export type BuildEvent =
       etaMs?: number;
     }
   | { type: 'output'; target: string; line: string }
-  | { type: 'retry'; target: string; attempt: number; delayMs: number; error: string }
+  | { type: 'retry'; target: string; attempt: number; delayMs: number; error: string; reason: FailureKind }
   | { type: 'fresh'; target: string; guest: number }
   | { type: 'done'; target: string; guest: number; changed: boolean; ms: number }
   | ({ type: 'fail'; ms: number } & FailureInfo)

@@ -62,7 +62,7 @@ export class History {
   estimate(targetId: string): number {
     const own = this.durations[targetId] ?? this.durations[durationClass(targetId)];
     if (own !== undefined) return own;
-    const kind = (/^(?:lxc|vm)\/\d+:([a-z]+)/.exec(targetId)?.[1] ?? '') as string;
+    const kind = /^(?:lxc|vm)\/\d+:([a-z]+)/.exec(targetId)?.[1] ?? '';
     return (DEFAULTS[kind] ?? 1) * 1000;
   }
 

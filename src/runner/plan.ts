@@ -8,7 +8,7 @@ import { descriptionOf, type HostState } from '../pve/state.js';
 import { type Fingerprint, fingerprint, formatFingerprint, sha256 } from './fingerprint.js';
 import { effectOf, ownReasons, type Reason, type Verdict } from './staleness.js';
 import { cloneSnapshotStage, heldAtSnapshot, inheritable, readStamps, sharedStamps } from './stamps.js';
-import type { Target, TargetContext } from './types.js';
+import { type Target, type TargetContext, targetId } from './types.js';
 
 /** Script contents are hashed once per run; a missing script hashes as `missing`. */
 export class ScriptHasher {
@@ -152,7 +152,7 @@ export function plan(req: PlanRequest): Map<string, Verdict> {
     if (target.name === 'exists' && v.stale) renewed.set(target.guest, id);
     if (target.name === 'exists' && v.stale && v.effect === 'replace') replaced.set(target.guest, id);
     const after = (target.staleAfter ?? [])
-      .map((name) => `${target.kind}/${target.guest}:${name}`)
+      .map((name) => targetId(target.kind, target.guest, name))
       .find((d) => out.get(d)?.stale);
     const by = replaced.get(target.guest) ?? renewedDependency(target, req.targets, renewed) ?? after;
     if (by && by !== id) {

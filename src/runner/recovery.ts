@@ -34,7 +34,7 @@ export async function settleLocks(
   vmids: Set<Vmid>,
   opts: SettleOptions,
 ): Promise<Result<HostState, string[]>> {
-  const waitMs = opts.waitMs ?? Number(process.env.PHOENIX_TASK_WAIT_MS ?? DEFAULT_WAIT_MS);
+  const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
   const pollMs = opts.pollMs ?? 500;
   const started = Date.now();
   const announced = new Set<string>();

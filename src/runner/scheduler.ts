@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Config, Vmid } from '../dsl/model.js';
 import { forgetBirths } from '../pve/births.js';
+import { isTransient, type StepFailure } from '../pve/failure.js';
 import type { Host } from '../pve/host.js';
 import type { HostState } from '../pve/state.js';
 import { descriptionOf } from '../pve/state.js';
@@ -16,9 +17,36 @@ import type { History } from './history.js';
 import { judge, renewedDependency, type ScriptHasher } from './plan.js';
 import { formatReason, reasonJson } from './staleness.js';
 import { readStamps, StampBatch, sharedStamps, splitDescription, writeStamps } from './stamps.js';
-import { type StepContext, StepError, type StepHost, type Target } from './types.js';
+import {
+  DEFAULT_STEP_LIMITS,
+  type Sleep,
+  type StepContext,
+  StepError,
+  type StepHost,
+  type StepLimits,
+  sleeper,
+  type Target,
+  targetId,
+} from './types.js';
 
 export type FailurePolicy = 'no-new' | 'continue';
+
+/** The scheduler's knobs and the steps' limits; the CLI reads them from the environment (cli/engine.ts `schedulerTuning`). */
+export interface Tuning extends StepLimits {
+  /** Heavy storage steps at once per node (PHOENIX_HEAVY_SLOTS). */
+  heavySlots: number;
+  /** First pause before retrying a transient failure, doubled per attempt (PHOENIX_RETRY_BASE_MS). */
+  retryBaseMs: number;
+  /** Print the stack of an unexpected exception (PHOENIX_DEBUG). */
+  debug: boolean;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  heavySlots: 2,
+  retryBaseMs: 2000,
+  debug: false,
+  ...DEFAULT_STEP_LIMITS,
+};
 
 export interface Interrupt {
   requested: boolean;
@@ -42,6 +70,9 @@ export interface ExecuteRequest {
   history: History;
   emit: Emit;
   interrupt: Interrupt;
+  tuning: Tuning;
+  /** The host's clock for steps that wait (the simulator scales it); real seconds when absent. */
+  sleep?: Sleep;
 }
 
 export interface ExecuteResult {
@@ -53,11 +84,8 @@ export interface ExecuteResult {
   interrupted: boolean;
 }
 
-const TRANSIENT =
-  /got timeout|trying to acquire lock|CT is locked \((disk|create|snapshot|snapshot-delete)\)|VM is locked \((clone|create|snapshot|snapshot-delete)\)/;
-
-function capacity(key: string): number {
-  return key.startsWith('heavy:') ? Number(process.env.PHOENIX_HEAVY_SLOTS ?? 2) : 1;
+function capacity(key: string, tuning: Tuning): number {
+  return key.startsWith('heavy:') ? tuning.heavySlots : 1;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -92,7 +120,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
   const running = new Map<string, Promise<void>>();
   let stopNew = false;
 
-  const locksFree = (keys: string[]) => keys.every((k) => (held.get(k) ?? 0) < capacity(k));
+  const locksFree = (keys: string[]) => keys.every((k) => (held.get(k) ?? 0) < capacity(k, req.tuning));
   const take = (keys: string[]) => {
     for (const k of keys) held.set(k, (held.get(k) ?? 0) + 1);
   };
@@ -151,7 +179,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         verdict.stale = true;
       }
       const after = (target.staleAfter ?? [])
-        .map((name) => `${target.kind}/${target.guest}:${name}`)
+        .map((name) => targetId(target.kind, target.guest, name))
         .find((d) => changedIds.has(d));
       if (after && !verdict.stale) {
         verdict.reasons.push({ kind: 'dependency', target: after });
@@ -201,10 +229,10 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
           break;
         } catch (error) {
           const msg = error instanceof Error ? error.message : String(error);
-          const detail = error instanceof StepError ? `${msg}\n${error.stderr ?? ''}` : msg;
-          if (attempt >= 4 || !TRANSIENT.test(detail) || req.interrupt.requested) throw error;
-          const delay = Number(process.env.PHOENIX_RETRY_BASE_MS ?? 2000) * 2 ** (attempt - 1);
-          req.emit({ type: 'retry', target: id, attempt, delayMs: delay, error: msg });
+          const failure = failureOf(error);
+          if (attempt >= 4 || !isTransient(failure) || req.interrupt.requested) throw error;
+          const delay = req.tuning.retryBaseMs * 2 ** (attempt - 1);
+          req.emit({ type: 'retry', target: id, attempt, delayMs: delay, error: msg, reason: failure.kind });
           await sleep(delay);
           await refresh(req, target.guest);
         }
@@ -229,6 +257,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         target: id,
         guest: target.guest,
         error: error instanceof Error ? error.message : String(error),
+        reason: failureOf(error).kind,
         stderrTail: error instanceof StepError ? tail(error.stderr ?? '') : '',
         ...(error instanceof StepError && error.command ? { command: error.command } : {}),
       };
@@ -240,7 +269,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
           `; recording the stamps of earlier steps failed too: ${e instanceof Error ? e.message : e}`,
       );
       if (lost) info.error += lost;
-      if (!(error instanceof StepError) && process.env.PHOENIX_DEBUG) console.error(error);
+      if (!(error instanceof StepError) && req.tuning.debug) console.error(error);
       result.failed.push(info);
       finished.add(id);
       req.emit({ type: 'fail', ms: Date.now() - began, ...info });
@@ -276,6 +305,7 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
         target: t?.id ?? String(vmid),
         guest: vmid,
         error: error instanceof Error ? error.message : String(error),
+        reason: failureOf(error).kind,
         stderrTail: error instanceof StepError ? tail(error.stderr ?? '') : '',
       });
     }
@@ -289,6 +319,12 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
   result.interrupted = req.interrupt.requested;
   result.notStarted = req.order.filter((id) => !finished.has(id));
   return result;
+}
+
+/** Why a step failed: a step's own word, else an abort or an unexpected exception. */
+function failureOf(error: unknown): StepFailure {
+  if (error instanceof StepError) return error.failure;
+  return isAbort(error) ? { kind: 'interrupted' } : { kind: 'unexpected' };
 }
 
 function isAbort(error: unknown): boolean {
@@ -349,10 +385,12 @@ function stepContext(
       const content = await readFile(local, 'utf8');
       return acts(() => req.host.runner.stage(local, content));
     },
+    sleep: (seconds) => (req.sleep ?? sleeper(1000))(seconds, req.interrupt.signal),
   };
   return {
     ...ctxOf(req, target),
     host,
+    limits: req.tuning,
     fingerprint: fp,
     log: (line) => req.emit({ type: 'output', target: target.id, line }),
     ...(req.interrupt.signal ? { signal: req.interrupt.signal } : {}),
@@ -405,10 +443,10 @@ async function writeStampSet(
   const tool = gs.kind === 'lxc' ? 'pct' : 'qm';
   const r = await req.host.run(tool, ['set', String(vmid), '--description', text]);
   if (r.exitCode !== 0) {
-    throw new StepError(
-      `recording the stamps of ${add.map(([n]) => `${gs.kind}/${vmid}:${n}`).join(', ')} failed: ${r.stderr.trim()}`,
+    throw StepError.fromCommand(
+      `recording the stamps of ${add.map(([n]) => targetId(gs.kind, vmid, n)).join(', ')} failed: ${r.stderr.trim()}`,
       `${tool} set ${vmid} --description ...`,
-      r.stderr,
+      r,
     );
   }
   gs.conf.main.description = text;

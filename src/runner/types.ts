@@ -1,14 +1,16 @@
 // The contract between the runner and the targets: what a target declares (its inputs and
 // dependencies), how it observes the host, and the step that makes its output hold. The runner
 // only knows this interface; each target kind lives in its own module under src/targets/.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config, Guest, Vmid } from '../dsl/model.js';
+import { commandFailure, type StepFailure } from '../pve/failure.js';
 import type { CommandResult, RunOptions } from '../pve/runner.js';
 import type { GuestKind, GuestState, HostState, PowerStatus } from '../pve/state.js';
 import type { StampSet } from './stamps.js';
 
-export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
-export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
-export const err = <E>(error: E): { ok: false; error: E } => ({ ok: false, error });
+// One Result for the whole program, defined in the lowest layer (dsl); re-exported for the
+// modules that already take it from here.
+export { err, ok, type Result } from '../dsl/diagnostics.js';
 
 /** A field whose host value differs from the declaration. */
 export interface Drift {
@@ -64,10 +66,40 @@ export interface StepHost {
   scriptPath(relative: string): string;
   /** Makes a local script available on the host; returns the path commands there must use. */
   stage(localPath: string): Promise<string>;
+  /** Waits `seconds` of the host's time (the simulator scales it); an AbortError on Ctrl-C. */
+  sleep(seconds: number): Promise<void>;
 }
+
+/** Waits `seconds` of a host's time; rejects with an AbortError when `signal` aborts. */
+export type Sleep = (seconds: number, signal?: AbortSignal) => Promise<void>;
+
+/**
+ * A host's clock: `msPerSecond` is 1000 on a real host, 1000 × the speed on the simulator. A
+ * wait never drops below a few milliseconds, so a polling step at speed 0 does not spin.
+ */
+export function sleeper(msPerSecond: number): Sleep {
+  return (seconds, signal) => delay(Math.max(20, seconds * msPerSecond), undefined, signal ? { signal } : {});
+}
+
+/** How long steps wait on Proxmox and on guests; the CLI reads them from the environment. */
+export interface StepLimits {
+  /** A clean shutdown's grace before the forced stop (PHOENIX_SHUTDOWN_TIMEOUT_S). */
+  shutdownTimeoutS: number;
+  /** A provisioning script in a VM (`qm guest exec --timeout`, PHOENIX_GUEST_EXEC_TIMEOUT_S). */
+  guestExecTimeoutS: number;
+  /** The guest agent's first answer after a VM starts (PHOENIX_AGENT_WAIT_S). */
+  agentWaitS: number;
+}
+
+export const DEFAULT_STEP_LIMITS: StepLimits = {
+  shutdownTimeoutS: 60,
+  guestExecTimeoutS: 3600,
+  agentWaitS: 180,
+};
 
 export interface StepContext extends TargetContext {
   host: StepHost;
+  limits: StepLimits;
   /** This target's fingerprint in stamp form; steps that write the description anyway can include it. */
   fingerprint: string;
   /** Progress lines for the display (the latest one is shown next to the running step). */
@@ -83,25 +115,39 @@ export interface StepResult {
   status?: PowerStatus;
 }
 
-/** Thrown by steps for expected failures: a Proxmox command failed; carries its stderr. */
+/**
+ * Thrown by steps for expected failures: a Proxmox command failed (carries its stderr), or the
+ * step found the host not as it must be. `failure` says why, decided where it was known
+ * (`commandFailure` for a command's result); the scheduler retries on it.
+ */
 export class StepError extends Error {
   constructor(
     message: string,
     readonly command?: string,
     readonly stderr?: string,
+    readonly failure: StepFailure = { kind: 'failed' },
   ) {
     super(message);
   }
+
+  /** A failed command: its stderr, and why it failed as the runner and Proxmox's messages tell. */
+  static fromCommand(message: string, command: string, r: CommandResult): StepError {
+    return new StepError(message, command, r.stderr, commandFailure(r) ?? { kind: 'failed' });
+  }
 }
+
+declare const targetIdBrand: unique symbol;
+/** `lxc/103:config`: made only by `targetId`, so an id is never spelled by hand. */
+export type TargetId = string & { readonly [targetIdBrand]: true };
 
 export interface Target {
   /** `lxc/103:config`, `vm/9000:feature:docker`. */
-  id: string;
+  id: TargetId;
   guest: Vmid;
   kind: GuestKind;
   /** `exists`, `config`, `feature:docker`, `snapshot:base`... */
   name: string;
-  deps: string[];
+  deps: TargetId[];
   stamp: StampUse;
   /** The declaration slice that defines the output (canonical-JSON hashed). */
   inputs(ctx: TargetContext): unknown;
@@ -128,8 +174,8 @@ export interface Target {
   run(ctx: StepContext): Promise<StepResult>;
 }
 
-export function targetId(kind: GuestKind, vmid: Vmid, name: string): string {
-  return `${kind}/${vmid}:${name}`;
+export function targetId(kind: GuestKind, vmid: Vmid, name: string): TargetId {
+  return `${kind}/${vmid}:${name}` as TargetId;
 }
 
 /** Parses `lxc/103:config` or `103:config` (kind optional). */

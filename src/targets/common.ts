@@ -2,6 +2,7 @@
 // property-string comparison.
 import { createHash } from 'node:crypto';
 import type { Guest, LxcGuest, VmGuest, Vmid } from '../dsl/model.js';
+import { commandFailure, guestLocked } from '../pve/failure.js';
 import {
   type GuestConf,
   parseGuestConf,
@@ -39,15 +40,8 @@ export function showCommand(cmd: string, args: string[]): string {
  * then is stopped hard (`--forceStop 1`; pve-container API2/LXC/Status.pm vm_shutdown, qemu-server
  * API2/Qemu.pm vm_shutdown). `pct stop` would kill it outright (lxc-stop --kill).
  */
-export function shutdownArgs(vmid: number | string): string[] {
-  return [
-    'shutdown',
-    String(vmid),
-    '--timeout',
-    process.env.PHOENIX_SHUTDOWN_TIMEOUT_S ?? '60',
-    '--forceStop',
-    '1',
-  ];
+export function shutdownArgs(vmid: number | string, timeoutS: number): string[] {
+  return ['shutdown', String(vmid), '--timeout', String(timeoutS), '--forceStop', '1'];
 }
 
 /**
@@ -70,10 +64,10 @@ export async function must(
   });
   if (r.exitCode !== 0) {
     const detail = lastLines(r.stderr || r.stdout, 1);
-    throw new StepError(
+    throw StepError.fromCommand(
       `${shown} failed (${r.signal ? `killed by signal ${r.signal}` : `exit ${r.exitCode}`})${detail ? `: ${detail}` : ''}`,
       shown,
-      r.stderr,
+      r,
     );
   }
   return r;
@@ -187,7 +181,12 @@ async function writeConfUnderLock(ctx: StepContext, path: string, read: string, 
     );
   if (r.exitCode === CONF_CHANGED)
     throw new StepError(`${path} changed meanwhile (another writer); nothing written, re-run`);
-  throw new StepError(`cannot write ${path}: ${(r.transport ?? r.stderr).trim() || `exit ${r.exitCode}`}`);
+  throw new StepError(
+    `cannot write ${path}: ${(r.transport ?? r.stderr).trim() || `exit ${r.exitCode}`}`,
+    undefined,
+    undefined,
+    commandFailure(r),
+  );
 }
 
 /**
@@ -207,12 +206,18 @@ export async function editStoppedConf(
   const vmid = String(ctx.guest.vmid);
   const path = confPath(nodeOf(ctx), 'lxc', ctx.guest.vmid);
   const wasRunning = ctx.gs?.status === 'running';
-  if (wasRunning) await must(ctx, 'pct', shutdownArgs(vmid));
+  if (wasRunning) await must(ctx, 'pct', shutdownArgs(vmid, ctx.limits.shutdownTimeoutS));
   const text = await ctx.host.readFile(path);
   if (text === undefined) throw new StepError(`CT ${vmid} does not exist (${path} is gone)`);
   const conf = parseGuestConf(text, 'lxc');
   const lock = conf.main.props.lock;
-  if (lock) throw new StepError(`CT ${vmid} is locked (${lock}); not editing ${path}`);
+  if (lock)
+    throw new StepError(
+      `CT ${vmid} is locked (${lock}); not editing ${path}`,
+      undefined,
+      undefined,
+      guestLocked(lock),
+    );
   edit(conf);
   // A value with a line break would add lines of its own (an lxc.hook.* runs as root on the node).
   const broken = conf.main.lxc.find(([k, v]) => /[\r\n]/.test(k + v));

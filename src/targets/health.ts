@@ -3,9 +3,8 @@
 // answers healthy. Its inputs include the stamps of the guest's creation and provisioning: when
 // any of them is redone, the check runs again; otherwise a second build does not re-run it.
 import type { Guest } from '../dsl/model.js';
-import { waitMs } from '../lifecycle/cli-common.js';
 import { formatHealth, healthArgs, runHealthCheck } from '../lifecycle/health.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, showCommand } from './common.js';
 
@@ -17,7 +16,7 @@ function builtStamps(ctx: TargetContext): Record<string, string> {
   return out;
 }
 
-export function healthTarget(g: Guest, deps: string[]): Target | undefined {
+export function healthTarget(g: Guest, deps: TargetId[]): Target | undefined {
   const check = g.healthCheck;
   if (!check || g.template) return undefined;
   const kind = kindOf(g);
@@ -41,9 +40,8 @@ export function healthTarget(g: Guest, deps: string[]): Target | undefined {
     },
     locks: () => [`guest:${g.vmid}`],
     run: async (ctx: StepContext) => {
-      // On the simulator (PHOENIX_SIM_SPEED set) waits scale like every simulated duration.
-      const sim = process.env.PHOENIX_SIM_SPEED !== undefined;
-      const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, waitMs(s, sim)));
+      // On the simulator waits scale like every simulated duration.
+      const sleep = (s: number) => ctx.host.sleep(s);
       const r = await runHealthCheck(ctx.host, g, check, sleep, ctx.log);
       if (!r.healthy) throw new StepError(formatHealth(r), healthArgs(g, check).join(' '), r.output);
       ctx.log(formatHealth(r));

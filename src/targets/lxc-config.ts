@@ -274,7 +274,7 @@ async function run(ctx: StepContext) {
     status = await writeRawLxc(ctx, g);
   } else if (ctx.gs?.status === 'running' && obs.drifts.some((d) => d.field === 'hostname')) {
     // A renamed CT keeps its old /etc/hostname until it starts again (see RESTART_KEYS).
-    await must(ctx, 'pct', shutdownArgs(g.vmid));
+    await must(ctx, 'pct', shutdownArgs(g.vmid, ctx.limits.shutdownTimeoutS));
     await must(ctx, 'pct', ['start', String(g.vmid)]);
     status = 'running';
   }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Guest, VmGuest } from '../dsl/model.js';
 import { shellQuote } from '../pve/quote.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, lastLines, must, showCommand } from './common.js';
 
@@ -53,7 +53,7 @@ async function runScript(
     await must(ctx, 'pct', ['exec', id, '--', ...stdinBash(args)], script.content);
     return;
   }
-  const timeout = process.env.PHOENIX_GUEST_EXEC_TIMEOUT_S ?? '3600';
+  const timeout = String(ctx.limits.guestExecTimeoutS);
   const cmdArgs = [
     'guest',
     'exec',
@@ -76,7 +76,10 @@ async function runScript(
     throw new StepError(`qm guest exec ${id}: unexpected output: ${lastLines(r.stdout, 2)}`);
   }
   for (const line of (out['out-data'] ?? '').split('\n')) if (line.trim()) ctx.log(line);
-  if (out.exited !== 1) throw new StepError(`${name} on VM ${id} did not finish within ${timeout}s`);
+  if (out.exited !== 1)
+    throw new StepError(`${name} on VM ${id} did not finish within ${timeout}s`, undefined, undefined, {
+      kind: 'timeout',
+    });
   if (out.exitcode !== 0) {
     throw new StepError(
       `${name} on VM ${id} exited with ${out.exitcode}`,
@@ -95,7 +98,7 @@ async function loadScript(ctx: StepContext, relative: string) {
   }
 }
 
-export function featureTarget(g: Guest, feature: string, deps: string[]): Target {
+export function featureTarget(g: Guest, feature: string, deps: TargetId[]): Target {
   const kind = kindOf(g);
   const name = `feature:${feature}`;
   const decl = (ctx: TargetContext) => ctx.config.features[feature];
@@ -129,7 +132,7 @@ export function featureTarget(g: Guest, feature: string, deps: string[]): Target
   };
 }
 
-export function appTarget(g: Guest, deps: string[]): Target | undefined {
+export function appTarget(g: Guest, deps: TargetId[]): Target | undefined {
   const app = g.app;
   if (!app) return undefined;
   const kind = kindOf(g);
@@ -172,7 +175,7 @@ export function nfsScript(g: VmGuest): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function vmVolumesTarget(g: VmGuest, deps: string[]): Target | undefined {
+export function vmVolumesTarget(g: VmGuest, deps: TargetId[]): Target | undefined {
   if (!g.nfsVolumes.length) return undefined;
   return {
     id: targetId('vm', g.vmid, 'volumes'),

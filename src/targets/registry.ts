@@ -3,7 +3,7 @@
 // kind means writing its module and one line here.
 import type { Config, Guest } from '../dsl/model.js';
 import { hostDirsTarget } from '../lifecycle/hostdirs-target.js';
-import type { Target } from '../runner/types.js';
+import type { Target, TargetId } from '../runner/types.js';
 import { targetId } from '../runner/types.js';
 import { kindOf } from './common.js';
 import { existsTarget } from './exists.js';
@@ -28,7 +28,7 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
   const kind = kindOf(g);
   const id = (name: string) => targetId(kind, g.vmid, name);
   const out: Target[] = [existsTarget(g)];
-  let last: string;
+  let last: TargetId;
   if (g.kind === 'lxc') {
     out.push(lxcConfigTarget(g));
     if (g.idmap.length) out.push(lxcIdmapTarget(g));
@@ -111,7 +111,7 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
 }
 
 /** The targets of a guest nothing else of that guest waits for: "the guest is built". */
-export function finals(targets: Target[]): string[] {
+export function finals(targets: Target[]): TargetId[] {
   const needed = new Set(targets.flatMap((t) => t.deps));
   return targets.filter((t) => !needed.has(t.id)).map((t) => t.id);
 }
@@ -122,7 +122,7 @@ export function finals(targets: Target[]): string[] {
  * template: converted (`template`, after all its work). A snapshot (`--snapname`): that snapshot
  * taken. Any other source: its whole build.
  */
-function cloneSourceDeps(g: Guest, src: Guest, srcTargets: Target[]): string[] {
+function cloneSourceDeps(g: Guest, src: Guest, srcTargets: Target[]): TargetId[] {
   const kind = kindOf(src);
   if (src.template) return [targetId(kind, src.vmid, 'template')];
   if (g.cloneSnapshot !== undefined) {

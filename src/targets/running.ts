@@ -1,7 +1,7 @@
 // `running`: the guest is started and has no changes waiting for a restart. A template is never
 // left running: once converted, `running` holds trivially (its work is done).
 import type { Guest } from '../dsl/model.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, must, reread, shutdownArgs, tool } from './common.js';
 
@@ -61,14 +61,14 @@ async function run(ctx: StepContext) {
   const t = tool(g);
   const id = String(g.vmid);
   if (obs.kind === 'ok') return { changed: false, status: 'running' as const };
-  if (obs.kind === 'drift') await must(ctx, t, shutdownArgs(id));
+  if (obs.kind === 'drift') await must(ctx, t, shutdownArgs(id, ctx.limits.shutdownTimeoutS));
   const started = await must(ctx, t, ['start', id]);
   if (HA_START.test(started.stdout)) await checkRunning(ctx, t, id);
   await reread(ctx, 'running');
   return { changed: true, status: 'running' as const };
 }
 
-export function runningTarget(g: Guest, after: string): Target {
+export function runningTarget(g: Guest, after: TargetId): Target {
   // `after` is the id of the target the guest must reach before it is started.
   const kind = kindOf(g);
   return {

@@ -3,7 +3,7 @@
 // a feature script makes the snapshot taken after it stale too; a stale one is deleted and
 // taken again.
 import type { Guest, SnapshotDecl } from '../dsl/model.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, must, reread, tool } from './common.js';
 
@@ -20,7 +20,7 @@ function stageScripts(ctx: TargetContext, g: Guest, after: SnapshotDecl['after']
   return scripts;
 }
 
-export function snapshotTarget(g: Guest, snap: SnapshotDecl, deps: string[]): Target {
+export function snapshotTarget(g: Guest, snap: SnapshotDecl, deps: TargetId[]): Target {
   const kind = kindOf(g);
   const name = `snapshot:${snap.name}`;
   const observe = (ctx: TargetContext): Observation => {

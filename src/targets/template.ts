@@ -5,7 +5,7 @@ import type { Guest } from '../dsl/model.js';
 import { cleanForTemplate } from '../lifecycle/vm-template.js';
 import { parsePropertyString } from '../pve/format/index.js';
 import type { GuestState } from '../pve/state.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
+import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
 import { kindOf, must, reread, tool } from './common.js';
 
@@ -102,7 +102,7 @@ async function verifyBase(ctx: StepContext, id: string): Promise<void> {
     throw new StepError(`qm template ${id} exited 0 but disks ${left.join(', ')} are not base volumes`);
 }
 
-export function templateTarget(g: Guest, deps: string[]): Target {
+export function templateTarget(g: Guest, deps: TargetId[]): Target {
   const kind = kindOf(g);
   return {
     id: targetId(kind, g.vmid, 'template'),

@@ -1,8 +1,6 @@
 // VM `agent`: the QEMU guest agent answers (provisioning runs through it). It comes up some
 // time after boot, so the step polls `qm guest cmd <id> ping` until it answers.
-import { setTimeout as delay } from 'node:timers/promises';
 import type { VmGuest } from '../dsl/model.js';
-import { waitMs } from '../lifecycle/cli-common.js';
 import { waitCloudInit } from '../lifecycle/vm-template.js';
 import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
 import { StepError, targetId } from '../runner/types.js';
@@ -16,10 +14,8 @@ function observe(ctx: TargetContext): Observation {
 
 async function run(ctx: StepContext) {
   const id = String(ctx.guest.vmid);
-  const waitS = Number(process.env.PHOENIX_AGENT_WAIT_S ?? 180);
+  const waitS = ctx.limits.agentWaitS;
   const deadline = Date.now() + waitS * 1000;
-  // On the simulator (PHOENIX_SIM_SPEED set) the pause scales like every simulated duration.
-  const pauseMs = Math.max(20, waitMs(2, process.env.PHOENIX_SIM_SPEED !== undefined));
   let last = '';
   for (;;) {
     ctx.signal?.throwIfAborted();
@@ -46,12 +42,14 @@ async function run(ctx: StepContext) {
       );
     ctx.log(`waiting for the guest agent: ${last}`);
     if (Date.now() > deadline) break;
-    await delay(pauseMs, undefined, ctx.signal ? { signal: ctx.signal } : {});
+    // The host's clock: the simulator scales the pause like every simulated duration.
+    await ctx.host.sleep(2);
   }
   throw new StepError(
     `guest agent of VM ${id} did not answer within ${waitS}s: ${last}`,
     `qm guest cmd ${id} ping`,
     last,
+    { kind: 'timeout' },
   );
 }
 

@@ -76,7 +76,7 @@ export function target(need: number, env: NodeJS.ProcessEnv = process.env): Targ
   }
   const t = parseHostUrl(host);
   if (!t.ok) return `PHOENIX_ACCEPTANCE_HOST: ${t.error}`;
-  const dir = controlDir();
+  const dir = controlDir(process.env.XDG_RUNTIME_DIR);
   if (!dir.ok) return dir.error;
   const configFile = env.PHOENIX_SSH_CONFIG;
   return {

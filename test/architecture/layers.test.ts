@@ -51,9 +51,7 @@ const KNOWN_DEBT: Record<string, string> = {
     'the hostdirs target still lives in lifecycle/',
   'src/targets/exists.ts -> src/lifecycle/volumes.ts':
     'what a replacement loses; lifecycle/volumes.ts re-exports src/pve/volumes.ts, import it from there',
-  'src/targets/health.ts -> src/lifecycle/cli-common.ts': 'waitMs (sleeping) should be the step host’s',
   'src/targets/health.ts -> src/lifecycle/health.ts': 'running the health check belongs to the health target',
-  'src/targets/vm-agent.ts -> src/lifecycle/cli-common.ts': 'waitMs (sleeping) should be the step host’s',
   'src/targets/vm-agent.ts -> src/lifecycle/vm-template.ts': 'waitCloudInit is guest exec on the step host',
   'src/targets/template.ts -> src/lifecycle/vm-template.ts':
     'cleanForTemplate is guest exec on the step host',

@@ -9,7 +9,7 @@ import { Host } from '../../src/pve/host.js';
 import { simRunner } from '../../src/pve/runner.js';
 import { emptyHostState } from '../../src/pve/state.js';
 import { noStamps } from '../../src/runner/stamps.js';
-import { type StepContext, StepError } from '../../src/runner/types.js';
+import { DEFAULT_STEP_LIMITS, type StepContext, StepError } from '../../src/runner/types.js';
 import { ctConfigLock, editStoppedConf } from '../../src/targets/common.js';
 import { configOf, lxcGuest } from '../fixtures/model.js';
 import { ROOT, tempDir } from './helpers.js';
@@ -58,6 +58,7 @@ async function step(sim: Sim, afterRead: () => Promise<void> = async () => {}): 
     state,
     gs,
     stamps: noStamps(),
+    limits: DEFAULT_STEP_LIMITS,
     fingerprint: 'f.-',
     log: () => {},
     host: {
@@ -71,6 +72,7 @@ async function step(sim: Sim, afterRead: () => Promise<void> = async () => {}): 
       writeFile: (p, c) => r.writeFile(p, c),
       removeFile: (p) => r.removeFile(p),
       mapPath: (p) => r.mapPath(p),
+      sleep: async () => {},
       readGuest: (vmid, kind, node, known) => sim.host.readGuest(vmid, kind, node, known),
       scriptPath: (rel) => rel,
       stage: (local) => r.stage(local, ''),

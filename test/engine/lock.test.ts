@@ -14,7 +14,7 @@ function host() {
 describe('host-side build lock', () => {
   it('refuses a second build while the first holds it', async () => {
     const { host: h } = host();
-    expect(await h.acquireLock()).toEqual({ ok: true });
+    expect(await h.acquireLock()).toEqual({ ok: true, value: {} });
     const second = await h.acquireLock();
     expect(second.ok).toBe(false);
     if (!second.ok)
@@ -29,7 +29,7 @@ describe('host-side build lock', () => {
     writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), start: 'then' }));
     const r = await h.acquireLock();
     expect(r).toMatchObject({ ok: true });
-    if (r.ok) expect(r.note).toMatch(/took over the build lock of process \d+, which is gone/);
+    if (r.ok) expect(r.value.note).toMatch(/took over the build lock of process \d+, which is gone/);
     expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid);
   });
 

@@ -11,6 +11,7 @@ import { guestFromText } from '../../src/pve/host.js';
 import { emptyHostState, type GuestState, type PowerStatus } from '../../src/pve/state.js';
 import { noStamps } from '../../src/runner/stamps.js';
 import type { StepContext, StepHost, Target, TargetContext } from '../../src/runner/types.js';
+import { DEFAULT_STEP_LIMITS, targetId } from '../../src/runner/types.js';
 import { lxcConfigTarget } from '../../src/targets/lxc-config.js';
 import { mountDrifts } from '../../src/targets/lxc-storage.js';
 import { featureTarget } from '../../src/targets/provision.js';
@@ -54,11 +55,12 @@ function recordingStep(ctx: TargetContext, answers: (cmd: string, args: string[]
     writeFile: async () => {},
     removeFile: async () => {},
     mapPath: (p) => p,
+    sleep: async () => {},
     readGuest: async () => ctx.gs,
     scriptPath: (relative) => `/cfg/${relative}`,
     stage: async (local) => local,
   };
-  const step: StepContext = { ...ctx, host, fingerprint: 'f.-', log: () => {} };
+  const step: StepContext = { ...ctx, host, limits: DEFAULT_STEP_LIMITS, fingerprint: 'f.-', log: () => {} };
   return { step, calls, inputs };
 }
 
@@ -193,7 +195,7 @@ describe('running', () => {
         statusReads.push(`${cmd} ${args.join(' ')}`);
         return { exitCode: 0, stdout: `status: ${status}\n`, stderr: '' };
       };
-      await runningTarget(g, 'lxc/104:config').run(step);
+      await runningTarget(g, targetId('lxc', 104, 'config')).run(step);
       return calls;
     };
     expect(await start('', 'stopped')).toEqual(['pct start 104']);
@@ -208,7 +210,7 @@ describe('running', () => {
   it('restarts a running VM whose cloud-init changes wait in [special:cloudinit] (Cloudinit.pm:691 has_changes)', async () => {
     const g = vmGuest(1001);
     const text = 'name: vm1001\nipconfig0: ip=10.0.0.9/24\n\n[special:cloudinit]\nipconfig0: ip=dhcp\n';
-    const t = runningTarget(g, 'vm/1001:config');
+    const t = runningTarget(g, targetId('vm', 1001, 'config'));
     const ctx = context(g, guestState(g, text, 'running'));
     expect(t.observe(ctx)).toMatchObject({ kind: 'drift' });
     const { step, calls } = recordingStep(ctx);

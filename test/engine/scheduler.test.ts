@@ -7,11 +7,9 @@ import { emptyHostState } from '../../src/pve/state.js';
 import type { BuildEvent } from '../../src/runner/events.js';
 import { History } from '../../src/runner/history.js';
 import { ScriptHasher } from '../../src/runner/plan.js';
-import { execute, type FailurePolicy } from '../../src/runner/scheduler.js';
-import { StepError, type Target } from '../../src/runner/types.js';
+import { DEFAULT_TUNING, execute, type FailurePolicy } from '../../src/runner/scheduler.js';
+import { StepError, type Target, type TargetId } from '../../src/runner/types.js';
 import { tempDir } from './helpers.js';
-
-process.env.PHOENIX_RETRY_BASE_MS = '1';
 
 function fakeConfig(ids: number[]): Config {
   const guests = new Map<number, Guest>();
@@ -31,12 +29,13 @@ function fake(spec: Array<[string, number, string[]]>, failing: Record<string, n
   const log: string[] = [];
   const running = new Map<number, number>();
   const overlap: string[] = [];
+  // Target ids are made by `targetId` only: the fake's short names stand in as the target's name.
   const targets: Target[] = spec.map(([id, guest, deps]) => ({
-    id,
+    id: id as TargetId,
     guest,
     kind: 'lxc',
     name: id,
-    deps,
+    deps: deps as TargetId[],
     stamp: 'optional',
     inputs: () => ({ id }),
     scripts: () => [],
@@ -53,11 +52,13 @@ function fake(spec: Array<[string, number, string[]]>, failing: Record<string, n
       const left = failing[id] ?? 0;
       if (left > 0) {
         failing[id] = left - 1;
-        throw new StepError(
-          `${id} broke`,
-          `cmd ${id}`,
-          left > 100 ? 'fatal' : "can't lock file '/run/lock/lxc/pve-config-1.lock' - got timeout",
-        );
+        // Proxmox's CLIs exit 255 when they die.
+        throw StepError.fromCommand(`${id} broke`, `cmd ${id}`, {
+          exitCode: 255,
+          stdout: '',
+          stderr:
+            left > 100 ? 'fatal\n' : "can't lock file '/run/lock/lxc/pve-config-1.lock' - got timeout\n",
+        });
       }
       log.push(id);
       done.add(id);
@@ -86,6 +87,7 @@ async function run(f: Fake, policy: FailurePolicy = 'no-new', jobs = 4) {
     history: new History(path.join(dir, '.phoenix')),
     emit: (e) => events.push(e),
     interrupt: { requested: false },
+    tuning: { ...DEFAULT_TUNING, retryBaseMs: 1 },
   });
   return { result, events };
 }
@@ -119,8 +121,9 @@ describe('scheduler', () => {
       ],
       { a1: 1000 },
     );
-    const { result } = await run(f, 'no-new', 1);
-    expect(result.failed.map((x) => x.target)).toEqual(['a1']);
+    const { result, events } = await run(f, 'no-new', 1);
+    expect(result.failed.map((x) => [x.target, x.reason])).toEqual([['a1', 'task-failed']]);
+    expect(events.filter((e) => e.type === 'retry')).toEqual([]);
     expect(result.blocked).toEqual(['a2']);
     expect(f.log).not.toContain('b3');
   });
@@ -144,7 +147,10 @@ describe('scheduler', () => {
     const f = fake([['a1', 1, []]], { a1: 2 });
     const { result, events } = await run(f);
     expect(result.built).toEqual(['a1']);
-    expect(events.filter((e) => e.type === 'retry')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && e.reason)).toEqual([
+      'locked',
+      'locked',
+    ]);
   });
 
   it('skips a target that is fresh when its turn comes', async () => {

@@ -12,7 +12,7 @@ import { plainRenderer, planTotals, planTotalsLine, summaryLines } from '../../r
 import { type TtyDisplay, ttyDisplay } from '../../runner/report/tty.js';
 import { execute, type FailurePolicy, type Interrupt } from '../../runner/scheduler.js';
 import type { Target } from '../../runner/types.js';
-import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
+import { addCommonOptions, type CommonFlags, fail, hostSleep, schedulerTuning, setup } from '../engine.js';
 
 interface BuildFlags extends CommonFlags {
   dryRun?: boolean;
@@ -82,7 +82,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
   if (!flags.dryRun) {
     const lock = await host.acquireLock();
     if (!lock.ok) return fail('build', lock.error, 1);
-    lockNote = lock.note;
+    lockNote = lock.value.note;
   }
   // Ctrl-C (or SIGTERM): the first starts no new step, stops polling waits and lets running
   // Proxmox commands finish (they run in their own process group, so the terminal's SIGINT does
@@ -224,6 +224,8 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
           history,
           emit,
           interrupt,
+          tuning: schedulerTuning(),
+          sleep: hostSleep(),
         });
       } finally {
         history.save();

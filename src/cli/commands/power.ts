@@ -1,6 +1,6 @@
 // `phoenix start|stop|restart [ids...]`: power verbs in service-dependency order.
 import type { Command } from 'commander';
-import { confirm, declaredIds, parseIds, waitMs, withBuildLock } from '../../lifecycle/cli-common.js';
+import { confirm, declaredIds, parseIds, withBuildLock } from '../../lifecycle/cli-common.js';
 import { formatHealth, runHealthCheck } from '../../lifecycle/health.js';
 import {
   describePower,
@@ -10,7 +10,7 @@ import {
   planPower,
 } from '../../lifecycle/power.js';
 import { readState } from '../../pipeline/engine.js';
-import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
+import { addCommonOptions, type CommonFlags, fail, hostSleep, setup } from '../engine.js';
 
 interface PowerFlags extends CommonFlags {
   deps: boolean;
@@ -101,8 +101,7 @@ async function power(verb: PowerVerb, refs: string[], flags: PowerFlags): Promis
     }
   }
   // A started guest with a health check must pass it before its dependents start.
-  const sim = !!(flags.sim || flags.simStrict);
-  const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, waitMs(s, sim)));
+  const sleep = hostSleep();
   const afterStart = async (s: PowerStep): Promise<string | undefined> => {
     const g = engine.config.guests.get(s.vmid);
     if (!g?.healthCheck || flags.health === false) return undefined;

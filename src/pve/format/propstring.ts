@@ -1,6 +1,8 @@
 // Proxmox property strings (`name=eth0,bridge=vmbr0,ip=dhcp`), pve-common JSONSchema.pm
 // `parse_property_string` / `print_property_string`.
 
+import type { Result } from '../../dsl/diagnostics.js';
+
 /** Keys in the order they were read (JS objects keep insertion order for non-numeric keys). */
 export type PropMap = Record<string, string>;
 
@@ -41,7 +43,7 @@ export function parsePropertyString(
   data: string,
   defaultKey?: string,
   format?: Record<string, PropKeySchema>,
-): { ok: true; value: PropMap } | { ok: false; error: string } {
+): Result<PropMap, string> {
   const res: PropMap = {};
   let sawDefault = false;
   for (const part of data.split(',')) {
