@@ -13,6 +13,7 @@ export { LocalRunner } from '../../src/pve/runner.ts';
 export { History } from '../../src/runner/history.ts';
 export { completeRead } from '../../src/runner/lazy-read.ts';
 export { execute } from '../../src/runner/scheduler.ts';
+export { sleeper } from '../../src/runner/types.ts';
 export { main as simMain } from '../../src/sim/cli.ts';
 export { ensureSimHost } from '../../src/sim/init.ts';
 export { LATENCY_S } from '../../src/sim/latency.ts';

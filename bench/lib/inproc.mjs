@@ -110,6 +110,8 @@ export async function inprocBuild({ configFile, simRoot, jobs = 1, trace = false
       if (e.type !== 'output') events.push(e);
     },
     interrupt: { requested: false },
+    // The simulator runs at speed 0 here: steps that wait (the guest agent) do not sleep either.
+    sleep: E.sleeper(0),
   });
   delete globalThis.__phoenixBenchCharge;
   if (result.failed.length) {

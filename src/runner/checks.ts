@@ -10,6 +10,7 @@ import { descriptionOf, type HostState } from '../pve/state.js';
 import { describeLoss, lossOf } from '../pve/volumes.js';
 import type { Verdict } from './staleness.js';
 import { readStamps, sourceIdentity } from './stamps.js';
+import { targetId } from './types.js';
 
 const nodeOf = (config: Config, g: Guest) => g.node ?? config.node;
 const storageOfVolume = (volid: string) => /^([^:/\s]+):/.exec(volid)?.[1];
@@ -41,7 +42,7 @@ export function planChecks(
   for (const vmid of selectedGuests) {
     const g = config.guests.get(vmid);
     const gs = state.guests.get(vmid);
-    const exists = g && verdicts.get(`${g.kind}/${vmid}:exists`);
+    const exists = g && verdicts.get(targetId(g.kind, vmid, 'exists'));
     // A guest being re-created gets its declared size anyway.
     if (g && gs && !(exists?.stale && exists.effect === 'replace')) {
       const p = shrinkProblem(g, gs.current.props);
@@ -135,7 +136,7 @@ export function planChecks(
       for (const z of g.zfsVolumes) needStorage(g, z.storage, 'rootdir', `volume ${z.name}`);
     }
     for (const s of names) {
-      const v = verdicts.get(`${g.kind}/${vmid}:${s}`);
+      const v = verdicts.get(targetId(g.kind, vmid, s));
       if (v?.effect === 'replace' && !allowReplace) {
         problems.push(
           `${v.target}: needs to replace guest ${vmid} (${v.reasons.map((r) => ('field' in r ? `${r.field}` : r.kind)).join(', ')})${lostText(state, vmid)}; pass --allow-replace to destroy and re-create it`,
@@ -260,7 +261,7 @@ export function outdatedClones(
   const out: OutdatedClone[] = [];
   for (const g of config.guests.values()) {
     if (g.cloneFrom === undefined) continue;
-    if (verdicts?.get(`${g.kind}/${g.vmid}:exists`)?.stale) continue;
+    if (verdicts?.get(targetId(g.kind, g.vmid, 'exists'))?.stale) continue;
     const gs = state.guests.get(g.vmid);
     const src = state.guests.get(g.cloneFrom);
     if (!gs || !src) continue;

@@ -12,10 +12,18 @@ import { descriptionOf } from '../pve/state.js';
 import { lostText } from './checks.js';
 import type { Emit, FailureInfo } from './events.js';
 import type { History } from './history.js';
-import { judge, renewedDependency, type ScriptHasher } from './plan.js';
+import { dependencyStale, judge, type ScriptHasher } from './plan.js';
 import { formatReason, reasonJson } from './staleness.js';
 import { readStamps, StampBatch, sharedStamps, splitDescription, writeStamps } from './stamps.js';
-import { type StepContext, StepError, type StepHost, type Target } from './types.js';
+import {
+  type Sleep,
+  type StepContext,
+  StepError,
+  type StepHost,
+  sleeper,
+  type Target,
+  targetId,
+} from './types.js';
 
 export type FailurePolicy = 'no-new' | 'continue';
 
@@ -41,6 +49,8 @@ export interface ExecuteRequest {
   history: History;
   emit: Emit;
   interrupt: Interrupt;
+  /** The host's clock for steps that wait (the simulator scales it); real seconds when absent. */
+  sleep?: Sleep;
 }
 
 export interface ExecuteResult {
@@ -144,16 +154,9 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     const began = Date.now();
     try {
       const verdict = judge(req, target);
-      const by = renewedDependency(target, req.targets, renewed);
+      const by = dependencyStale(target, req.targets, renewed, (d) => changedIds.has(d));
       if (by) {
         verdict.reasons.push({ kind: 'dependency', target: by });
-        verdict.stale = true;
-      }
-      const after = (target.staleAfter ?? [])
-        .map((name) => `${target.kind}/${target.guest}:${name}`)
-        .find((d) => changedIds.has(d));
-      if (after && !verdict.stale) {
-        verdict.reasons.push({ kind: 'dependency', target: after });
         verdict.stale = true;
       }
       if (!verdict.stale) {
@@ -321,6 +324,7 @@ function stepContext(req: ExecuteRequest, target: Target, fp: string): StepConte
     },
     scriptPath: (rel) => req.hasher.resolve(rel),
     stage: async (local) => req.host.runner.stage(local, await readFile(local, 'utf8')),
+    sleep: (seconds) => (req.sleep ?? sleeper(1000))(seconds, req.interrupt.signal),
   };
   return {
     ...ctxOf(req, target),
@@ -372,7 +376,7 @@ async function writeStampSet(
   const r = await req.host.run(tool, ['set', String(vmid), '--description', text]);
   if (r.exitCode !== 0) {
     throw new StepError(
-      `recording the stamps of ${add.map(([n]) => `${gs.kind}/${vmid}:${n}`).join(', ')} failed: ${r.stderr.trim()}`,
+      `recording the stamps of ${add.map(([n]) => targetId(gs.kind, vmid, n)).join(', ')} failed: ${r.stderr.trim()}`,
       `${tool} set ${vmid} --description ...`,
       r.stderr,
     );

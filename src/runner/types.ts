@@ -1,6 +1,7 @@
 // The contract between the runner and the targets: what a target declares (its inputs and
 // dependencies), how it observes the host, and the step that makes its output hold. The runner
 // only knows this interface; each target kind lives in its own module under src/targets/.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config, Guest, Vmid } from '../dsl/model.js';
 import type { CommandResult, RunOptions } from '../pve/runner.js';
 import type { GuestKind, GuestState, HostState, PowerStatus } from '../pve/state.js';
@@ -64,6 +65,19 @@ export interface StepHost {
   scriptPath(relative: string): string;
   /** Makes a local script available on the host; returns the path commands there must use. */
   stage(localPath: string): Promise<string>;
+  /** Waits `seconds` of the host's time (the simulator scales it); an AbortError on Ctrl-C. */
+  sleep(seconds: number): Promise<void>;
+}
+
+/** Waits `seconds` of a host's time; rejects with an AbortError when `signal` aborts. */
+export type Sleep = (seconds: number, signal?: AbortSignal) => Promise<void>;
+
+/**
+ * A host's clock: `msPerSecond` is 1000 on a real host, 1000 × the speed on the simulator. A
+ * wait never drops below a few milliseconds, so a polling step at speed 0 does not spin.
+ */
+export function sleeper(msPerSecond: number): Sleep {
+  return (seconds, signal) => delay(Math.max(20, seconds * msPerSecond), undefined, signal ? { signal } : {});
 }
 
 export interface StepContext extends TargetContext {

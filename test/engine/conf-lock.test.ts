@@ -74,6 +74,7 @@ async function step(sim: Sim, afterRead: () => Promise<void> = async () => {}): 
       readGuest: (vmid, kind, node, known) => sim.host.readGuest(vmid, kind, node, known),
       scriptPath: (rel) => rel,
       stage: (local) => r.stage(local, ''),
+      sleep: async () => {},
     },
   };
 }

@@ -12,6 +12,7 @@ import { plainRenderer, planTotals, planTotalsLine, summaryLines } from '../../r
 import { type TtyDisplay, ttyDisplay } from '../../runner/report/tty.js';
 import { execute, type FailurePolicy, type Interrupt } from '../../runner/scheduler.js';
 import type { Target } from '../../runner/types.js';
+import { hostSleep } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface BuildFlags extends CommonFlags {
@@ -224,6 +225,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
           history,
           emit,
           interrupt,
+          sleep: hostSleep(!!(flags.sim || flags.simStrict)),
         });
       } finally {
         history.save();

@@ -1,8 +1,8 @@
 // `phoenix check-health [ids...]`: runs the declared health checks inside the guests now.
 import type { Command } from 'commander';
-import { declaredIds, parseIds, waitMs } from '../../lifecycle/cli-common.js';
-import { formatHealth, type HealthResult, runHealthCheck } from '../../lifecycle/health.js';
 import { readState } from '../../pipeline/engine.js';
+import { formatHealth, type HealthResult, runHealthCheck } from '../../targets/health.js';
+import { declaredIds, hostSleep, parseIds } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface HealthFlags extends CommonFlags {
@@ -38,8 +38,7 @@ async function checkHealth(refs: string[], flags: HealthFlags): Promise<void> {
   const guests = ids.value.length
     ? ids.value.map((id) => engine.config.guests.get(id)!)
     : [...engine.config.guests.values()].filter((g) => g.healthCheck && !g.template);
-  const sim = !!(flags.sim || flags.simStrict);
-  const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, waitMs(s, sim)));
+  const sleep = hostSleep(!!(flags.sim || flags.simStrict));
   const results: Array<HealthResult | { vmid: number; name: string; healthy: boolean; skipped: string }> = [];
   const out = (l: string) => process.stdout.write(`${l}\n`);
   for (const g of guests) {

@@ -1,15 +1,15 @@
 // `phoenix start|stop|restart [ids...]`: power verbs in service-dependency order.
 import type { Command } from 'commander';
-import { confirm, declaredIds, parseIds, waitMs, withBuildLock } from '../../lifecycle/cli-common.js';
-import { formatHealth, runHealthCheck } from '../../lifecycle/health.js';
+import { readState } from '../../pipeline/engine.js';
 import {
   describePower,
   executePower,
   type PowerStep,
   type PowerVerb,
   planPower,
-} from '../../lifecycle/power.js';
-import { readState } from '../../pipeline/engine.js';
+} from '../../pipeline/power.js';
+import { formatHealth, runHealthCheck } from '../../targets/health.js';
+import { confirm, declaredIds, hostSleep, parseIds, withBuildLock } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface PowerFlags extends CommonFlags {
@@ -101,8 +101,7 @@ async function power(verb: PowerVerb, refs: string[], flags: PowerFlags): Promis
     }
   }
   // A started guest with a health check must pass it before its dependents start.
-  const sim = !!(flags.sim || flags.simStrict);
-  const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, waitMs(s, sim)));
+  const sleep = hostSleep(!!(flags.sim || flags.simStrict));
   const afterStart = async (s: PowerStep): Promise<string | undefined> => {
     const g = engine.config.guests.get(s.vmid);
     if (!g?.healthCheck || flags.health === false) return undefined;

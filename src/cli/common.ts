@@ -1,9 +1,9 @@
-// What the lifecycle verbs (destroy, start/stop/restart, check-health) share on the command line:
-// parsing guest ids, asking for confirmation, and the host-side build lock.
+// What the guest verbs (destroy, start/stop/restart, check-health, build) share on the command
+// line: parsing guest ids, asking for confirmation, the host-side build lock, the host's clock.
 import path from 'node:path';
 import type { Config, Vmid } from '../dsl/model.js';
 import type { Host } from '../pve/host.js';
-import type { Result } from '../runner/types.js';
+import { type Result, type Sleep, sleeper } from '../runner/types.js';
 
 /** Parses VMIDs given on the command line (`103`, `lxc/103`); targets (`103:config`) are refused. */
 export function parseIds(refs: string[]): Result<Vmid[], string> {
@@ -58,9 +58,11 @@ export async function withBuildLock<T>(
   }
 }
 
-/** Seconds to wait between retries: scaled like every simulated duration when on the simulator. */
-export function waitMs(seconds: number, sim: boolean): number {
-  if (!sim) return seconds * 1000;
+/**
+ * The host's clock for steps and checks that wait: real seconds, or on the simulator scaled like
+ * every simulated duration (PHOENIX_SIM_SPEED, read here at the CLI edge).
+ */
+export function hostSleep(sim: boolean): Sleep {
   const speed = Number(process.env.PHOENIX_SIM_SPEED ?? '1');
-  return Number.isFinite(speed) && speed >= 0 ? seconds * 1000 * speed : seconds * 1000;
+  return sleeper(sim && Number.isFinite(speed) && speed >= 0 ? 1000 * speed : 1000);
 }
