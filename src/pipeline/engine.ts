@@ -6,7 +6,6 @@ import type { Diagnostic } from '../dsl/diagnostics.js';
 import { loadConfig } from '../dsl/load.js';
 import type { Config } from '../dsl/model.js';
 import { buildGraph, type TargetGraph, topoOrder, withAncestors } from '../graph/graph.js';
-import { hostDirPaths } from '../lifecycle/hostdirs.js';
 import { connect, type HostChoice, type HostEnv, usesSim } from '../pve/connect.js';
 import type { Host, ReadNeeds } from '../pve/host.js';
 import type { HostState } from '../pve/state.js';
@@ -15,6 +14,7 @@ import { plan, ScriptHasher } from '../runner/plan.js';
 import type { Verdict } from '../runner/staleness.js';
 import { parseTargetRef, type Result, type Target } from '../runner/types.js';
 import type { SimNeeds } from '../sim/init.js';
+import { hostDirPaths } from '../targets/hostdirs.js';
 import { expandConfig } from '../targets/registry.js';
 
 export interface Engine {

@@ -1,7 +1,6 @@
 // What `phoenix build` will do: the selected targets, the forced ones, and the plan made from one
 // state read (after recovering the debris of killed Proxmox tasks), with the problems that would
 // make it fail. Renders nothing; the CLI prints the plan, or hands it to the scheduler.
-import { hostDirConflicts } from '../lifecycle/hostdirs.js';
 import type { Host } from '../pve/host.js';
 import type { HostState } from '../pve/state.js';
 import { placeholderProblems, planChecks, sourceWarnings } from '../runner/checks.js';
@@ -9,7 +8,8 @@ import type { PlanStep } from '../runner/events.js';
 import { completeRead } from '../runner/lazy-read.js';
 import { settleLocks } from '../runner/recovery.js';
 import { reasonJson, type Verdict } from '../runner/staleness.js';
-import type { Result } from '../runner/types.js';
+import { type Result, targetId } from '../runner/types.js';
+import { preflightProblems } from '../targets/registry.js';
 import { type Engine, planFor, readState, resolveRefs, type StateRead, selection } from './engine.js';
 
 export interface Choice {
@@ -136,7 +136,7 @@ export async function planBuild(
     const rebuild = [...verdicts.values()].filter(
       (v) => v.stale && v.effect === 'replace' && v.name !== 'exists',
     );
-    for (const v of rebuild) forced.add(`${engine.targets.get(v.target)!.kind}/${v.guest}:exists`);
+    for (const v of rebuild) forced.add(targetId(engine.targets.get(v.target)!.kind, v.guest, 'exists'));
     if (rebuild.length) verdicts = replan();
   }
   // Forcing may have added creations (contents) or steps on existing guests (live states).
@@ -156,7 +156,7 @@ export async function planBuild(
     state,
     verdicts,
     !!opts.allowReplace,
-    hostDirConflicts(engine.config),
+    preflightProblems(engine.config),
   );
   const warnings: string[] = [];
   for (const p of placeholderProblems(engine.config, verdicts))

@@ -106,23 +106,29 @@ export function judge(
 }
 
 /**
- * Service dependencies: a target that waits for another guest (`dependsOn`) is stale when that
- * guest is created anew in this run — the service it relies on was rebuilt. Clone edges do not
- * propagate (a rebuilt template does not rebuild its clones; `onSourceChange` is the policy).
+ * Why a target is stale because of what runs before it in this build (the one rule for the plan
+ * and the scheduler), or `undefined`:
+ * - service dependencies: a target that waits for another guest (`dependsOn`) is stale when that
+ *   guest is created anew in this run — the service it relies on was rebuilt. Clone edges do not
+ *   propagate (a rebuilt template does not rebuild its clones; `onSourceChange` is the policy);
+ * - `staleAfter`: a target of its own guest named there runs (the plan: is stale; the scheduler:
+ *   changed something), as `ran` says.
  */
-export function renewedDependency(
+export function dependencyStale(
   target: Target,
   targets: Map<string, Target>,
   renewed: Map<Vmid, string>,
+  ran: (id: string) => boolean,
 ): string | undefined {
-  for (const d of target.deps) {
-    const dep = targets.get(d);
-    if (!dep || dep.guest === target.guest) continue;
-    if (target.name === 'exists') continue;
-    const by = renewed.get(dep.guest);
-    if (by) return by;
+  if (target.name !== 'exists') {
+    for (const d of target.deps) {
+      const dep = targets.get(d);
+      if (!dep || dep.guest === target.guest) continue;
+      const by = renewed.get(dep.guest);
+      if (by) return by;
+    }
   }
-  return undefined;
+  return (target.staleAfter ?? []).map((name) => targetId(target.kind, target.guest, name)).find(ran);
 }
 
 /**
@@ -151,10 +157,9 @@ export function plan(req: PlanRequest): Map<string, Verdict> {
     }
     if (target.name === 'exists' && v.stale) renewed.set(target.guest, id);
     if (target.name === 'exists' && v.stale && v.effect === 'replace') replaced.set(target.guest, id);
-    const after = (target.staleAfter ?? [])
-      .map((name) => targetId(target.kind, target.guest, name))
-      .find((d) => out.get(d)?.stale);
-    const by = replaced.get(target.guest) ?? renewedDependency(target, req.targets, renewed) ?? after;
+    const by =
+      replaced.get(target.guest) ??
+      dependencyStale(target, req.targets, renewed, (d) => out.get(d)?.stale === true);
     if (by && by !== id) {
       const reason: Reason = { kind: 'dependency', target: by };
       v.reasons.push(reason);

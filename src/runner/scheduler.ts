@@ -14,7 +14,7 @@ import { descriptionOf } from '../pve/state.js';
 import { lostText } from './checks.js';
 import type { Emit, FailureInfo } from './events.js';
 import type { History } from './history.js';
-import { judge, renewedDependency, type ScriptHasher } from './plan.js';
+import { dependencyStale, judge, type ScriptHasher } from './plan.js';
 import { formatReason, reasonJson } from './staleness.js';
 import { readStamps, StampBatch, sharedStamps, splitDescription, writeStamps } from './stamps.js';
 import {
@@ -173,16 +173,9 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     const began = Date.now();
     try {
       const verdict = judge(req, target);
-      const by = renewedDependency(target, req.targets, renewed);
+      const by = dependencyStale(target, req.targets, renewed, (d) => changedIds.has(d));
       if (by) {
         verdict.reasons.push({ kind: 'dependency', target: by });
-        verdict.stale = true;
-      }
-      const after = (target.staleAfter ?? [])
-        .map((name) => targetId(target.kind, target.guest, name))
-        .find((d) => changedIds.has(d));
-      if (after && !verdict.stale) {
-        verdict.reasons.push({ kind: 'dependency', target: after });
         verdict.stale = true;
       }
       if (!verdict.stale) {

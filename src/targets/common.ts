@@ -7,6 +7,7 @@ import {
   type GuestConf,
   parseGuestConf,
   parsePropertyString,
+  parseSize,
   serializeGuestConf,
 } from '../pve/format/index.js';
 import { confPath } from '../pve/host.js';
@@ -130,6 +131,14 @@ export function valueDrifts(
     }
   }
   return drifts;
+}
+
+/** The size in bytes of a guest's volume property (`rootfs`, `scsi0`), when it names one. */
+export function volumeSize(gs: GuestState | undefined, key: string, defaultKey: string): number | undefined {
+  const value = gs?.current.props[key];
+  if (!value) return undefined;
+  const p = parsePropertyString(value, defaultKey);
+  return p.ok && p.value.size ? parseSize(p.value.size) : undefined;
 }
 
 export function guestOrMissing(ctx: TargetContext): GuestState | undefined {

@@ -4,9 +4,9 @@
 // Creation inputs cannot change in place: a changed one plans a `replace`.
 import { hostname } from 'node:os';
 import type { Guest, LxcGuest, VmGuest } from '../dsl/model.js';
-import { describeLoss, lossOf } from '../lifecycle/volumes.js';
 import { type BirthRecord, withBirthRecord } from '../pve/births.js';
 import { descriptionOf, type GuestState } from '../pve/state.js';
+import { describeLoss, lossOf } from '../pve/volumes.js';
 import {
   cloneSnapshotStage,
   heldAtSnapshot,
@@ -20,11 +20,10 @@ import {
   type Observation,
   type StepContext,
   StepError,
-  type Target,
   type TargetContext,
-  targetId,
 } from '../runner/types.js';
 import { isLxc, kindOf, must, nodeOf, reread, showCommand, sourceGuest, tool } from './common.js';
+import { defineTarget } from './define.js';
 import { lxcCreateOptions } from './lxc-config.js';
 import { vmNetString } from './vm-config.js';
 
@@ -238,35 +237,31 @@ async function run(ctx: StepContext) {
   return { changed: true, status: 'stopped' as const };
 }
 
-export function existsTarget(g: Guest): Target {
-  const kind = kindOf(g);
-  return {
-    id: targetId(kind, g.vmid, 'exists'),
-    guest: g.vmid,
-    kind,
-    name: 'exists',
-    deps: [],
-    stamp: 'optional',
-    inputs: () => creationInputs(g),
-    scripts: () => [],
-    observe,
-    effect: (_ctx, obs) => (obs.kind === 'missing' ? 'create' : 'replace'),
-    describe: (ctx) => {
-      const prefix = ctx.gs ? `destroy ${g.vmid}${lossSuffix(ctx.gs)}, then ` : '';
-      if (g.cloneFrom !== undefined) return prefix + showCommand(tool(g), cloneArgs(ctx, g, ''));
-      if (isLxc(g)) return prefix + showCommand('pct', lxcCreateArgs(ctx, g, ''));
-      return prefix + showCommand('qm', vmCreateArgs(g, ''));
-    },
-    locks: (ctx) => {
-      // `pct clone` puts `lock: disk` on its source for the whole copy: nothing else may touch it.
-      const keys = [`guest:${g.vmid}`];
-      if (g.cloneFrom !== undefined && g.kind === 'lxc') keys.push(`guest:${g.cloneFrom}`);
-      if (g.cloneFrom === undefined || g.kind === 'lxc') keys.push(`heavy:${nodeOf(ctx)}`);
-      return keys;
-    },
-    run,
-  };
-}
+export const exists = defineTarget({
+  kind: 'exists',
+  // Clone sources are another guest's targets: the registry adds them.
+  needs: () => [],
+  stamp: 'optional',
+  inputs: (ctx) => creationInputs(ctx.guest),
+  observe,
+  judge: (_ctx, obs) => (obs.kind === 'missing' ? 'create' : 'replace'),
+  describe: (ctx) => {
+    const g = ctx.guest;
+    const prefix = ctx.gs ? `destroy ${g.vmid}${lossSuffix(ctx.gs)}, then ` : '';
+    if (g.cloneFrom !== undefined) return prefix + showCommand(tool(g), cloneArgs(ctx, g, ''));
+    if (isLxc(g)) return prefix + showCommand('pct', lxcCreateArgs(ctx, g, ''));
+    return prefix + showCommand('qm', vmCreateArgs(g, ''));
+  },
+  locks: (ctx) => {
+    const g = ctx.guest;
+    // `pct clone` puts `lock: disk` on its source for the whole copy: nothing else may touch it.
+    const keys = [`guest:${g.vmid}`];
+    if (g.cloneFrom !== undefined && g.kind === 'lxc') keys.push(`guest:${g.cloneFrom}`);
+    if (g.cloneFrom === undefined || g.kind === 'lxc') keys.push(`heavy:${nodeOf(ctx)}`);
+    return keys;
+  },
+  apply: run,
+});
 
 /** ` (loses: rootfs local-lvm:vm-103-disk-0 (8G); snapshots: base)` — what destroying it frees. */
 export function lossSuffix(gs: GuestState): string {

@@ -6,8 +6,8 @@ import { parseFirewall, serializeFirewall } from '../pve/format/index.js';
 import { descriptionOf } from '../pve/state.js';
 import { writeThen } from '../pve/write-then.js';
 import { readStamps, splitDescription, writeStamps } from '../runner/stamps.js';
-import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
+import type { Drift, Observation, StepContext, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
 import {
   canonicalTags,
   editStoppedConf,
@@ -18,6 +18,7 @@ import {
   shutdownArgs,
   valueDrifts,
 } from './common.js';
+import { type Ctx, defineTarget, type StepCtx } from './define.js';
 import { firewallDrifts, isFirewallDrift, wantFirewall } from './firewall.js';
 
 export function netString(n: LxcNet): string {
@@ -200,8 +201,8 @@ export function notesWithStamps(ctx: TargetContext): string {
   return writeStamps(ctx.guest.description ?? '', ctx.guest.vmid, stamps.targets);
 }
 
-function observe(ctx: TargetContext): Observation {
-  const g = ctx.guest as LxcGuest;
+function observe(ctx: Ctx<LxcGuest>): Observation {
+  const g = ctx.guest;
   const gs = ctx.gs;
   if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
   const running = gs.status === 'running';
@@ -231,8 +232,8 @@ function observe(ctx: TargetContext): Observation {
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
-function setArgs(ctx: TargetContext, drifts: Drift[]): string[] {
-  const g = ctx.guest as LxcGuest;
+function setArgs(ctx: Ctx<LxcGuest>, drifts: Drift[]): string[] {
+  const g = ctx.guest;
   const set: string[] = [];
   const del: string[] = [];
   const declared = lxcDeclared(g);
@@ -248,9 +249,9 @@ function setArgs(ctx: TargetContext, drifts: Drift[]): string[] {
   return args;
 }
 
-async function run(ctx: StepContext) {
+async function run(ctx: StepCtx<LxcGuest>) {
   const obs = observe(ctx);
-  const g = ctx.guest as LxcGuest;
+  const g = ctx.guest;
   if (obs.kind !== 'drift') {
     // Forced, or inputs changed that the host does not show: apply the declared values again.
     const host = ctx.gs?.current.props ?? {};
@@ -305,36 +306,32 @@ async function writeRawLxc(ctx: StepContext, g: LxcGuest): Promise<'running' | '
   );
 }
 
-export function lxcConfigTarget(g: LxcGuest): Target {
-  return {
-    id: targetId('lxc', g.vmid, 'config'),
-    guest: g.vmid,
-    kind: 'lxc',
-    name: 'config',
-    deps: [targetId('lxc', g.vmid, 'exists')],
-    stamp: 'none',
-    inputs: () => ({ ...lxcDeclared(g), lxc: declaredRawLxc(g), firewall: g.firewall, notes: g.description }),
-    scripts: () => [],
-    observe,
-    effect: (_ctx, obs) => {
-      if (obs.kind === 'missing') return 'create';
-      if (obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)) return 'restart';
-      return 'update';
-    },
-    describe: (ctx, obs) => {
-      if (obs.kind !== 'drift') return `pct set ${g.vmid} (declared configuration)`;
-      const parts = [];
-      const args = setArgs(ctx, obs.drifts);
-      if (args.length > 2) parts.push(showCommand('pct', args));
-      if (obs.drifts.some((d) => d.field === 'lxc')) parts.push(`write lxc.* lines of ${g.vmid}.conf`);
-      if (obs.drifts.some(isFirewallDrift)) parts.push(`write firewall/${g.vmid}.fw`);
-      if (obs.drifts.some((d) => d.field === 'description')) parts.push('update notes');
-      return parts.join('; ');
-    },
-    // `pct create` gets every schema value; raw lines and the firewall file come after. A clone
-    // starts with its source's values instead.
-    coveredByCreate: () => g.cloneFrom === undefined && declaredRawLxc(g).length === 0 && !g.firewall,
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const lxcConfig = defineTarget<LxcGuest>({
+  kind: 'config',
+  guest: 'lxc',
+  needs: () => ['exists'],
+  stamp: 'none',
+  inputs: ({ guest: g }) => ({
+    ...lxcDeclared(g),
+    lxc: declaredRawLxc(g),
+    firewall: g.firewall,
+    notes: g.description,
+  }),
+  observe,
+  describe: (ctx, obs) => {
+    const g = ctx.guest;
+    if (obs.kind !== 'drift') return `pct set ${g.vmid} (declared configuration)`;
+    const parts = [];
+    const args = setArgs(ctx, obs.drifts);
+    if (args.length > 2) parts.push(showCommand('pct', args));
+    if (obs.drifts.some((d) => d.field === 'lxc')) parts.push(`write lxc.* lines of ${g.vmid}.conf`);
+    if (obs.drifts.some(isFirewallDrift)) parts.push(`write firewall/${g.vmid}.fw`);
+    if (obs.drifts.some((d) => d.field === 'description')) parts.push('update notes');
+    return parts.join('; ');
+  },
+  // `pct create` gets every schema value; raw lines and the firewall file come after. A clone
+  // starts with its source's values instead.
+  coveredByCreate: ({ guest: g }) =>
+    g.cloneFrom === undefined && declaredRawLxc(g).length === 0 && !g.firewall,
+  apply: run,
+});

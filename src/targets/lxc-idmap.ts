@@ -8,11 +8,12 @@
 // as nobody/nogroup afterwards. `phoenix check` warns (src/dsl/warnings.ts); re-owning them from the
 // host is left to the user.
 import type { IdMapDecl, LxcGuest } from '../dsl/model.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { targetId } from '../runner/types.js';
+import { UNPRIVILEGED_BASE as BASE } from '../pve/idshift.js';
+import type { Observation, StepContext } from '../runner/types.js';
 import { editStoppedConf, reread } from './common.js';
+import { type Ctx, defineTarget, type StepCtx } from './define.js';
 
-const BASE = 100000;
+/** The size of Proxmox's default map (`lxc.idmap = u 0 100000 65536`). */
 const RANGE = 65536;
 
 /** Full map for one id type: the declared entries, the rest shifted by the default base. */
@@ -42,8 +43,8 @@ export function delegations(g: LxcGuest, type: 'uid' | 'gid'): string[] {
   return g.idmap.filter((d) => d.type === type).map((d) => `root:${d.hostId}:${d.size}`);
 }
 
-function observe(ctx: TargetContext): Observation {
-  const g = ctx.guest as LxcGuest;
+function observe(ctx: Ctx<LxcGuest>): Observation {
+  const g = ctx.guest;
   if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
   const have = ctx.gs.current.lxc
     .filter(([k]) => k === 'lxc.idmap')
@@ -73,10 +74,10 @@ function observe(ctx: TargetContext): Observation {
 }
 
 /** Delegations root lacks for this guest's map (LXC's newuidmap refuses the start without them). */
-function missingDelegations(ctx: TargetContext): string[] {
+function missingDelegations(ctx: Ctx<LxcGuest>): string[] {
   const files = ctx.state.subids;
   if (!files) return [];
-  const g = ctx.guest as LxcGuest;
+  const g = ctx.guest;
   const have = (text: string) => new Set(text.split('\n').map((l) => l.trim()));
   const uid = have(files.uid);
   const gid = have(files.gid);
@@ -103,8 +104,8 @@ async function ensureLines(ctx: StepContext, file: string, lines: string[]): Pro
   );
 }
 
-async function run(ctx: StepContext) {
-  const g = ctx.guest as LxcGuest;
+async function run(ctx: StepCtx<LxcGuest>) {
+  const g = ctx.guest;
   await ensureLines(ctx, '/etc/subuid', delegations(g, 'uid'));
   await ensureLines(ctx, '/etc/subgid', delegations(g, 'gid'));
   ctx.state.subids = {
@@ -130,25 +131,19 @@ async function run(ctx: StepContext) {
   return { changed: true };
 }
 
-export function lxcIdmapTarget(g: LxcGuest): Target {
-  return {
-    id: targetId('lxc', g.vmid, 'idmap'),
-    guest: g.vmid,
-    kind: 'lxc',
-    name: 'idmap',
-    deps: [targetId('lxc', g.vmid, 'config')],
-    stamp: 'none',
-    inputs: () => ({ idmap: declaredIdmap(g), subuid: delegations(g, 'uid'), subgid: delegations(g, 'gid') }),
-    scripts: () => [],
-    observe,
-    effect: (_ctx, obs) =>
-      obs.kind === 'missing'
-        ? 'create'
-        : obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)
-          ? 'restart'
-          : 'update',
-    describe: () => `write lxc.idmap of ${g.vmid}.conf; delegate ids in /etc/subuid, /etc/subgid`,
-    locks: () => [`guest:${g.vmid}`, 'host:idfiles'],
-    run,
-  };
-}
+export const lxcIdmap = defineTarget<LxcGuest>({
+  kind: 'idmap',
+  guest: 'lxc',
+  when: (g) => g.idmap.length > 0,
+  needs: () => ['config'],
+  stamp: 'none',
+  inputs: ({ guest: g }) => ({
+    idmap: declaredIdmap(g),
+    subuid: delegations(g, 'uid'),
+    subgid: delegations(g, 'gid'),
+  }),
+  observe,
+  describe: ({ guest: g }) => `write lxc.idmap of ${g.vmid}.conf; delegate ids in /etc/subuid, /etc/subgid`,
+  locks: ({ guest: g }) => [`guest:${g.vmid}`, 'host:idfiles'],
+  apply: run,
+});

@@ -7,10 +7,11 @@
 // LXC/Config.pm:1855-1894). A new one takes the lowest free `mpN`; one the config no longer
 // declares is removed (`--delete mpN`; a volume becomes `unusedN`, its data kept).
 import type { LxcGuest } from '../dsl/model.js';
-import { formatSize, GiB, type PropMap, parsePropertyString, parseSize } from '../pve/format/index.js';
-import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
-import { must, reread, showCommand } from './common.js';
+import { formatSize, GiB, type PropMap, parsePropertyString } from '../pve/format/index.js';
+import type { Drift, Observation, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { must, reread, showCommand, volumeSize } from './common.js';
+import { type Ctx, defineTarget, type StepCtx } from './define.js';
 
 interface MpWant {
   /** Path inside the container: the mount point's identity. */
@@ -68,15 +69,10 @@ export function mountDrifts(g: LxcGuest, props: Record<string, string>): Drift[]
   return drifts;
 }
 
-function rootfsSize(ctx: TargetContext): number | undefined {
-  const rootfs = ctx.gs?.current.props.rootfs;
-  if (!rootfs) return undefined;
-  const p = parsePropertyString(rootfs, 'volume');
-  return p.ok && p.value.size ? parseSize(p.value.size) : undefined;
-}
+const rootfsSize = (ctx: TargetContext) => volumeSize(ctx.gs, 'rootfs', 'volume');
 
-function observe(ctx: TargetContext): Observation {
-  const g = ctx.guest as LxcGuest;
+function observe(ctx: Ctx<LxcGuest>): Observation {
+  const g = ctx.guest;
   if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
   const drifts: Drift[] = [];
   const have = rootfsSize(ctx);
@@ -88,8 +84,8 @@ function observe(ctx: TargetContext): Observation {
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
-function commands(ctx: TargetContext, obs: Observation): Array<[string, string[]]> {
-  const g = ctx.guest as LxcGuest;
+function commands(ctx: Ctx<LxcGuest>, obs: Observation): Array<[string, string[]]> {
+  const g = ctx.guest;
   const cmds: Array<[string, string[]]> = [];
   if (obs.kind !== 'drift') return cmds;
   if (obs.drifts.some((d) => d.field === 'rootfs.size'))
@@ -106,8 +102,8 @@ function commands(ctx: TargetContext, obs: Observation): Array<[string, string[]
   return cmds;
 }
 
-async function run(ctx: StepContext) {
-  const g = ctx.guest as LxcGuest;
+async function run(ctx: StepCtx<LxcGuest>) {
+  const g = ctx.guest;
   const obs = observe(ctx);
   const cmds = commands(ctx, obs);
   for (const [cmd, args] of cmds) await must(ctx, cmd, args);
@@ -122,34 +118,29 @@ async function run(ctx: StepContext) {
   return { changed: cmds.length > 0 };
 }
 
-export function lxcStorageTarget(g: LxcGuest): Target {
-  return {
-    id: targetId('lxc', g.vmid, 'storage'),
-    guest: g.vmid,
-    kind: 'lxc',
-    name: 'storage',
-    deps: [targetId('lxc', g.vmid, g.idmap.length ? 'idmap' : 'config')],
-    stamp: 'none',
-    inputs: () => ({ rootfs: g.rootfs, mounts: g.mounts, zfsVolumes: g.zfsVolumes }),
-    scripts: () => [],
-    observe,
-    effect: (_ctx, obs) => (obs.kind === 'missing' ? 'create' : 'update'),
-    describe: (ctx, obs) =>
-      commands(ctx, obs)
-        .map(([c, a]) => showCommand(c, a))
-        .join('; ') || `pct resize/set ${g.vmid} as needed (root disk, mount points)`,
-    // `pct create --rootfs storage:size` makes the root disk, a clone copies its source's; mount
-    // points come after.
-    coveredByCreate: (ctx) => {
-      if (g.mounts.length || g.zfsVolumes.length) return false;
-      const src = g.cloneFrom === undefined ? undefined : ctx.config.guests.get(g.cloneFrom);
-      // A clone copies its source's volumes, which this guest may not declare.
-      return (
-        g.cloneFrom === undefined ||
-        (src?.kind === 'lxc' && src.rootfs.sizeGb >= g.rootfs.sizeGb && src.zfsVolumes.length === 0)
-      );
-    },
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const lxcStorage = defineTarget<LxcGuest>({
+  kind: 'storage',
+  guest: 'lxc',
+  // Bind-mount host folders exist with their owners before the mounts attach.
+  needs: (_g, made) => [...made.first('idmap', 'config'), ...made.first('hostdirs')],
+  stamp: 'none',
+  inputs: ({ guest: g }) => ({ rootfs: g.rootfs, mounts: g.mounts, zfsVolumes: g.zfsVolumes }),
+  observe,
+  describe: (ctx, obs) =>
+    commands(ctx, obs)
+      .map(([c, a]) => showCommand(c, a))
+      .join('; ') || `pct resize/set ${ctx.guest.vmid} as needed (root disk, mount points)`,
+  // `pct create --rootfs storage:size` makes the root disk, a clone copies its source's; mount
+  // points come after.
+  coveredByCreate: (ctx) => {
+    const g = ctx.guest;
+    if (g.mounts.length || g.zfsVolumes.length) return false;
+    const src = g.cloneFrom === undefined ? undefined : ctx.config.guests.get(g.cloneFrom);
+    // A clone copies its source's volumes, which this guest may not declare.
+    return (
+      g.cloneFrom === undefined ||
+      (src?.kind === 'lxc' && src.rootfs.sizeGb >= g.rootfs.sizeGb && src.zfsVolumes.length === 0)
+    );
+  },
+  apply: run,
+});

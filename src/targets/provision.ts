@@ -4,11 +4,14 @@
 // to `bash -s` on stdin, one host call per script: LXC through `pct exec`, VM through the guest
 // agent (`qm guest exec --pass-stdin`).
 import { readFile } from 'node:fs/promises';
-import type { Guest, VmGuest } from '../dsl/model.js';
+import type { AppDecl, Guest, VmGuest } from '../dsl/model.js';
 import { shellQuote } from '../pve/quote.js';
-import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
-import { kindOf, lastLines, must, showCommand } from './common.js';
+import type { Observation, StepContext, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { must, showCommand } from './common.js';
+import { defineTarget } from './define.js';
+import { guestExecArgs, parseGuestExec } from './guest-exec.js';
+import { provisioned, snapshotNames } from './stages.js';
 
 /** `qm guest exec --pass-stdin` takes at most 1 MiB; a CT script is held to the same size. */
 const MAX_SCRIPT_BYTES = 1024 * 1024;
@@ -54,37 +57,23 @@ async function runScript(
     return;
   }
   const timeout = String(ctx.limits.guestExecTimeoutS);
-  const cmdArgs = [
-    'guest',
-    'exec',
-    id,
-    '--timeout',
-    timeout,
-    // The script goes to bash on stdin (`--pass-stdin`, max 1 MiB): its text never appears in
-    // a command line (process lists, logs, ARG_MAX); the arguments stay separate argv elements.
-    '--pass-stdin',
-    '1',
-    '--',
-    ...stdinBash(args),
-  ];
+  // The script goes to bash on stdin (`--pass-stdin`, max 1 MiB): its text never appears in
+  // a command line (process lists, logs, ARG_MAX); the arguments stay separate argv elements.
+  const cmdArgs = guestExecArgs(g.vmid, timeout, stdinBash(args), true);
   const r = await must(ctx, 'qm', cmdArgs, script.content);
-  // `qm guest exec` exits 0 whatever the guest command did: the verdict is in the JSON.
-  let out: { exitcode?: number; exited?: number; 'err-data'?: string; 'out-data'?: string } = {};
-  try {
-    out = JSON.parse(r.stdout || '{}') as typeof out;
-  } catch {
-    throw new StepError(`qm guest exec ${id}: unexpected output: ${lastLines(r.stdout, 2)}`);
-  }
-  for (const line of (out['out-data'] ?? '').split('\n')) if (line.trim()) ctx.log(line);
-  if (out.exited !== 1)
+  const parsed = parseGuestExec(r.stdout);
+  if (!parsed.ok) throw new StepError(`qm guest exec ${id}: ${parsed.error}`);
+  const out = parsed.value;
+  for (const line of out.out.split('\n')) if (line.trim()) ctx.log(line);
+  if (!out.exited)
     throw new StepError(`${name} on VM ${id} did not finish within ${timeout}s`, undefined, undefined, {
       kind: 'timeout',
     });
-  if (out.exitcode !== 0) {
+  if (out.exitCode !== 0) {
     throw new StepError(
-      `${name} on VM ${id} exited with ${out.exitcode}`,
+      `${name} on VM ${id} exited with ${out.exitCode}`,
       showCommand('qm', cmdArgs),
-      out['err-data'] ?? '',
+      out.err,
     );
   }
 }
@@ -98,63 +87,57 @@ async function loadScript(ctx: StepContext, relative: string) {
   }
 }
 
-export function featureTarget(g: Guest, feature: string, deps: TargetId[]): Target {
-  const kind = kindOf(g);
-  const name = `feature:${feature}`;
-  const decl = (ctx: TargetContext) => ctx.config.features[feature];
-  const args = (ctx: TargetContext) => [...(g.featureArgs ?? []), ...(decl(ctx)?.args ?? [])];
-  return {
-    id: targetId(kind, g.vmid, name),
-    guest: g.vmid,
-    kind,
-    name,
-    deps,
-    stamp: 'required',
-    // Nothing guest-specific: a clone inherits the stamp of work its template already did.
-    inputs: (ctx) => ({ feature, script: decl(ctx)?.script, args: args(ctx) }),
-    scripts: (ctx) => {
-      const s = decl(ctx)?.script;
-      return s ? [s] : [];
-    },
-    observe,
-    effect: effectOf,
-    describe: (ctx) =>
-      g.kind === 'lxc'
-        ? `pct exec ${g.vmid} -- bash -s${args(ctx).length ? ` -- ${args(ctx).join(' ')}` : ''} < ${decl(ctx)?.script}`
-        : `qm guest exec ${g.vmid} --pass-stdin 1 -- bash -s < ${decl(ctx)?.script}`,
-    locks: () => [`guest:${g.vmid}`],
-    run: async (ctx) => {
-      const d = decl(ctx);
-      if (!d) throw new StepError(`feature '${feature}' is not declared`);
-      await runScript(ctx, name, await loadScript(ctx, d.script), args(ctx));
-      return { changed: true };
-    },
-  };
-}
+const featureDecl = (ctx: TargetContext, feature: string) => ctx.config.features[feature];
+const featureArgs = (ctx: TargetContext, feature: string) => [
+  ...(ctx.guest.featureArgs ?? []),
+  ...(featureDecl(ctx, feature)?.args ?? []),
+];
 
-export function appTarget(g: Guest, deps: TargetId[]): Target | undefined {
-  const app = g.app;
-  if (!app) return undefined;
-  const kind = kindOf(g);
-  return {
-    id: targetId(kind, g.vmid, 'app'),
-    guest: g.vmid,
-    kind,
-    name: 'app',
-    deps,
-    stamp: 'required',
-    inputs: () => ({ script: app.script, args: app.args ?? [] }),
-    scripts: () => [app.script],
-    observe,
-    effect: effectOf,
-    describe: () => `run ${app.script} in ${g.vmid}`,
-    locks: () => [`guest:${g.vmid}`],
-    run: async (ctx) => {
-      await runScript(ctx, 'app', await loadScript(ctx, app.script), app.args ?? []);
-      return { changed: true };
-    },
-  };
-}
+/** What provisioning shares: stamp-judged, redone only by rebuilding a converted template. */
+const provisioning = { provisioning: true, stamp: 'required', observe, judge: effectOf } as const;
+
+export const feature = defineTarget<Guest, string>({
+  kind: 'feature',
+  each: (g) => g.features,
+  name: (f) => f,
+  // Service dependencies (`dependsOn`, another guest's) are added by the registry.
+  needs: (g, made) => provisioned(g, made),
+  ...provisioning,
+  // Nothing guest-specific: a clone inherits the stamp of work its template already did.
+  inputs: (ctx, f) => ({ feature: f, script: featureDecl(ctx, f)?.script, args: featureArgs(ctx, f) }),
+  scripts: (ctx, f) => {
+    const s = featureDecl(ctx, f)?.script;
+    return s ? [s] : [];
+  },
+  describe: (ctx, _obs, f) => {
+    const g = ctx.guest;
+    const args = featureArgs(ctx, f);
+    return g.kind === 'lxc'
+      ? `pct exec ${g.vmid} -- bash -s${args.length ? ` -- ${args.join(' ')}` : ''} < ${featureDecl(ctx, f)?.script}`
+      : `qm guest exec ${g.vmid} --pass-stdin 1 -- bash -s < ${featureDecl(ctx, f)?.script}`;
+  },
+  apply: async (ctx, f) => {
+    const d = featureDecl(ctx, f);
+    if (!d) throw new StepError(`feature '${f}' is not declared`);
+    await runScript(ctx, `feature:${f}`, await loadScript(ctx, d.script), featureArgs(ctx, f));
+    return { changed: true };
+  },
+});
+
+export const app = defineTarget<Guest, AppDecl>({
+  kind: 'app',
+  // One, named `app`: the guest's declared application script.
+  each: (g) => (g.app ? [g.app] : []),
+  needs: (g, made) => [...provisioned(g, made), ...snapshotNames(g, 'features')],
+  ...provisioning,
+  inputs: (_ctx, app) => ({ script: app.script, args: app.args ?? [] }),
+  scripts: (_ctx, app) => [app.script],
+  describe: ({ guest: g }, _obs, app) => `run ${app.script} in ${g.vmid}`,
+  apply: async (ctx, app) => {
+    await runScript(ctx, 'app', await loadScript(ctx, app.script), app.args ?? []);
+    return { changed: true };
+  },
+});
 
 /** The mount script for NFS volumes, generated from the declaration (its text is the input). */
 export function nfsScript(g: VmGuest): string {
@@ -175,25 +158,17 @@ export function nfsScript(g: VmGuest): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function vmVolumesTarget(g: VmGuest, deps: TargetId[]): Target | undefined {
-  if (!g.nfsVolumes.length) return undefined;
-  return {
-    id: targetId('vm', g.vmid, 'volumes'),
-    guest: g.vmid,
-    kind: 'vm',
-    name: 'volumes',
-    deps,
-    stamp: 'required',
-    inputs: () => ({ nfs: g.nfsVolumes }),
-    scripts: () => [],
-    observe,
-    effect: effectOf,
-    describe: () =>
-      `mount ${g.nfsVolumes.map((v) => v.mountPoint).join(', ')} in VM ${g.vmid} (qm guest exec)`,
-    locks: () => [`guest:${g.vmid}`],
-    run: async (ctx) => {
-      await runScript(ctx, 'volumes', { local: '(generated)', content: nfsScript(g) }, []);
-      return { changed: true };
-    },
-  };
-}
+export const vmVolumes = defineTarget<VmGuest>({
+  kind: 'volumes',
+  guest: 'vm',
+  when: (g) => g.nfsVolumes.length > 0,
+  needs: (g, made) => provisioned(g, made),
+  ...provisioning,
+  inputs: ({ guest: g }) => ({ nfs: g.nfsVolumes }),
+  describe: ({ guest: g }) =>
+    `mount ${g.nfsVolumes.map((v) => v.mountPoint).join(', ')} in VM ${g.vmid} (qm guest exec)`,
+  apply: async (ctx) => {
+    await runScript(ctx, 'volumes', { local: '(generated)', content: nfsScript(ctx.guest) }, []);
+    return { changed: true };
+  },
+});

@@ -1,9 +1,10 @@
 // `running`: the guest is started and has no changes waiting for a restart. A template is never
 // left running: once converted, `running` holds trivially (its work is done).
-import type { Guest } from '../dsl/model.js';
-import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
-import { kindOf, must, reread, shutdownArgs, tool } from './common.js';
+import type { Observation, StepContext, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { must, reread, shutdownArgs, tool } from './common.js';
+import { defineTarget } from './define.js';
+import { bootsForTemplate, configured, provisions } from './stages.js';
 
 /**
  * What waits for the next start: the pending section, and for a VM the cloud-init changes
@@ -68,27 +69,20 @@ async function run(ctx: StepContext) {
   return { changed: true, status: 'running' as const };
 }
 
-export function runningTarget(g: Guest, after: TargetId): Target {
-  // `after` is the id of the target the guest must reach before it is started.
-  const kind = kindOf(g);
-  return {
-    id: targetId(kind, g.vmid, 'running'),
-    guest: g.vmid,
-    kind,
-    name: 'running',
-    deps: [after],
-    stamp: 'none',
-    inputs: () => ({ running: true }),
-    scripts: () => [],
-    observe,
-    effect: (_ctx, obs) => (obs.kind === 'drift' ? 'restart' : 'update'),
-    describe: (_ctx, obs) =>
-      obs.kind === 'ok'
-        ? `${tool(g)} status ${g.vmid} (running already: nothing to do)`
-        : obs.kind === 'drift'
-          ? `${tool(g)} shutdown ${g.vmid} --timeout N --forceStop 1; ${tool(g)} start ${g.vmid}`
-          : `${tool(g)} start ${g.vmid}`,
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const running = defineTarget({
+  kind: 'running',
+  // A template is started only to be provisioned (or prepared, see stages.ts) before it is converted.
+  when: (g) => !g.template || provisions(g) || bootsForTemplate(g),
+  needs: (_g, made) => configured(made),
+  stamp: 'none',
+  inputs: () => ({ running: true }),
+  observe,
+  judge: (_ctx, obs) => (obs.kind === 'drift' ? 'restart' : 'update'),
+  describe: ({ guest: g }, obs) =>
+    obs.kind === 'ok'
+      ? `${tool(g)} status ${g.vmid} (running already: nothing to do)`
+      : obs.kind === 'drift'
+        ? `${tool(g)} shutdown ${g.vmid} --timeout N --forceStop 1; ${tool(g)} start ${g.vmid}`
+        : `${tool(g)} start ${g.vmid}`,
+  apply: run,
+});

@@ -1,13 +1,13 @@
 // `template`: the guest is converted to a Proxmox template once everything else about it is
 // built. Proxmox refuses a running guest, so it is shut down first. `pct template`/`qm template`
 // exit 0 even when their task failed: the conversion is verified by re-reading the config.
-import type { Guest } from '../dsl/model.js';
-import { cleanForTemplate } from '../lifecycle/vm-template.js';
 import { parsePropertyString } from '../pve/format/index.js';
 import type { GuestState } from '../pve/state.js';
-import type { Observation, StepContext, Target, TargetContext, TargetId } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
-import { kindOf, must, reread, tool } from './common.js';
+import type { Observation, StepContext, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { must, reread, tool } from './common.js';
+import { defineTarget } from './define.js';
+import { cleanForTemplate } from './guest-exec.js';
 
 const VM_DISK = /^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$/;
 
@@ -102,26 +102,20 @@ async function verifyBase(ctx: StepContext, id: string): Promise<void> {
     throw new StepError(`qm template ${id} exited 0 but disks ${left.join(', ')} are not base volumes`);
 }
 
-export function templateTarget(g: Guest, deps: TargetId[]): Target {
-  const kind = kindOf(g);
-  return {
-    id: targetId(kind, g.vmid, 'template'),
-    guest: g.vmid,
-    kind,
-    name: 'template',
-    deps,
-    stamp: 'none',
-    inputs: () => ({ template: true }),
-    scripts: () => [],
-    observe,
-    effect: () => 'update',
-    describe: (ctx) =>
-      ctx.gs?.template
-        ? unconvertedDisks(ctx.gs)
-            .map((k) => `qm template ${g.vmid} --disk ${k}`)
-            .join('; ')
-        : `${g.kind === 'vm' ? `clean ${g.vmid} for a template (cloud-init, machine-id, SSH host keys); ` : ''}${tool(g)} shutdown ${g.vmid} (if running); ${tool(g)} template ${g.vmid}`,
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const template = defineTarget({
+  kind: 'template',
+  when: (g) => g.template,
+  // Everything else about the guest is built first; it is not left running.
+  needs: (_g, made) => made.names().filter((n) => n !== 'running'),
+  stamp: 'none',
+  inputs: () => ({ template: true }),
+  observe,
+  judge: () => 'update',
+  describe: ({ guest: g, gs }) =>
+    gs?.template
+      ? unconvertedDisks(gs)
+          .map((k) => `qm template ${g.vmid} --disk ${k}`)
+          .join('; ') || `${g.vmid} is a template already (nothing to do)`
+      : `${g.kind === 'vm' ? `clean ${g.vmid} for a template (cloud-init, machine-id, SSH host keys); ` : ''}${tool(g)} shutdown ${g.vmid} (if running); ${tool(g)} template ${g.vmid}`,
+  apply: run,
+});

@@ -1,9 +1,11 @@
 // VM `agent`: the QEMU guest agent answers (provisioning runs through it). It comes up some
 // time after boot, so the step polls `qm guest cmd <id> ping` until it answers.
 import type { VmGuest } from '../dsl/model.js';
-import { waitCloudInit } from '../lifecycle/vm-template.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
+import type { Observation, StepContext, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { defineTarget } from './define.js';
+import { waitCloudInit } from './guest-exec.js';
+import { bootsForTemplate, provisions } from './stages.js';
 
 function observe(ctx: TargetContext): Observation {
   if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
@@ -53,23 +55,20 @@ async function run(ctx: StepContext) {
   );
 }
 
-export function vmAgentTarget(g: VmGuest): Target {
-  return {
-    id: targetId('vm', g.vmid, 'agent'),
-    guest: g.vmid,
-    kind: 'vm',
-    name: 'agent',
-    deps: [targetId('vm', g.vmid, 'running')],
-    stamp: 'none',
-    // A VM started (or restarted) in this run has an agent that is not up yet, although the
-    // state says `running`: wait for it again.
-    staleAfter: ['running'],
-    inputs: () => ({ agent: true }),
-    scripts: () => [],
-    observe,
-    effect: () => 'update',
-    describe: () => `qm guest cmd ${g.vmid} ping (until it answers); cloud-init status --wait`,
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const vmAgent = defineTarget<VmGuest>({
+  kind: 'agent',
+  guest: 'vm',
+  when: (g) => provisions(g) || bootsForTemplate(g),
+  needs: () => ['running'],
+  warn: (g) =>
+    provisions(g) && !g.agent ? 'provisioning a VM needs the guest agent (agent: true)' : undefined,
+  stamp: 'none',
+  // A VM started (or restarted) in this run has an agent that is not up yet, although the
+  // state says `running`: wait for it again.
+  staleAfter: ['running'],
+  inputs: () => ({ agent: true }),
+  observe,
+  judge: () => 'update',
+  describe: ({ guest: g }) => `qm guest cmd ${g.vmid} ping (until it answers); cloud-init status --wait`,
+  apply: run,
+});

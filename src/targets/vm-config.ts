@@ -15,9 +15,9 @@ import {
   sha256Crypt,
   verifySha256Crypt,
 } from '../pve/format/index.js';
-import type { Drift, Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { targetId } from '../runner/types.js';
+import type { Drift, Observation } from '../runner/types.js';
 import { canonicalTags, must, propsDiffer, reread, showCommand, valueDrifts } from './common.js';
+import { type Ctx, defineTarget, type StepCtx } from './define.js';
 import { isFirewallDrift } from './firewall.js';
 import { firewallDrift, firewallWrite, notesDrift, notesWithStamps, startupString } from './lxc-config.js';
 
@@ -90,8 +90,8 @@ function compare(key: string, host: string | undefined, want: string): boolean {
   return host !== want;
 }
 
-function observe(ctx: TargetContext): Observation {
-  const g = ctx.guest as VmGuest;
+function observe(ctx: Ctx<VmGuest>): Observation {
+  const g = ctx.guest;
   const gs = ctx.gs;
   if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
   const drifts: Drift[] = valueDrifts(
@@ -111,8 +111,8 @@ function observe(ctx: TargetContext): Observation {
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
-function setArgs(ctx: TargetContext, obs: Observation): string[] {
-  const g = ctx.guest as VmGuest;
+function setArgs(ctx: Ctx<VmGuest>, obs: Observation): string[] {
+  const g = ctx.guest;
   const declared = vmDeclared(g);
   // Stale without visible drift (forced, or an input observation cannot see changed): apply
   // everything.
@@ -205,8 +205,8 @@ function sshKeysDrift(g: VmGuest, host: string | undefined): Drift | undefined {
   return { field: 'sshkeys', host: count(norm(have)), declared: count(want) };
 }
 
-async function run(ctx: StepContext) {
-  const g = ctx.guest as VmGuest;
+async function run(ctx: StepCtx<VmGuest>) {
+  const g = ctx.guest;
   const obs = observe(ctx);
   const args = setArgs(ctx, obs);
   let tmp: string | undefined;
@@ -233,32 +233,21 @@ async function run(ctx: StepContext) {
   return { changed: obs.kind === 'drift' };
 }
 
-export function vmConfigTarget(g: VmGuest): Target {
-  return {
-    id: targetId('vm', g.vmid, 'config'),
-    guest: g.vmid,
-    kind: 'vm',
-    name: 'config',
-    deps: [targetId('vm', g.vmid, 'exists')],
-    // Everything is observable (the password through Proxmox's hash of it): the stamp only
-    // catches what observation cannot see.
-    stamp: 'optional',
-    // Never the password: the stamp is readable in the guest's Notes (see the top of this file).
-    inputs: () => ({
-      ...vmDeclared(g),
-      sshKeys: g.cloudInit.sshKeys,
-      firewall: g.firewall,
-      notes: g.description,
-    }),
-    scripts: () => [],
-    observe,
-    effect: (_ctx, obs) => {
-      if (obs.kind === 'missing') return 'create';
-      if (obs.kind === 'drift' && obs.drifts.some((d) => d.needsRestart)) return 'restart';
-      return 'update';
-    },
-    describe: (ctx, obs) => showCommand('qm', setArgs(ctx, obs)),
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const vmConfig = defineTarget<VmGuest>({
+  kind: 'config',
+  guest: 'vm',
+  needs: () => ['exists'],
+  // Everything is observable (the password through Proxmox's hash of it): the stamp only
+  // catches what observation cannot see.
+  stamp: 'optional',
+  // Never the password: the stamp is readable in the guest's Notes (see the top of this file).
+  inputs: ({ guest: g }) => ({
+    ...vmDeclared(g),
+    sshKeys: g.cloudInit.sshKeys,
+    firewall: g.firewall,
+    notes: g.description,
+  }),
+  observe,
+  describe: (ctx, obs) => showCommand('qm', setArgs(ctx, obs)),
+  apply: run,
+});

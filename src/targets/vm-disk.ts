@@ -1,19 +1,15 @@
 // VM `disk`: the boot disk grows to the declared size (never shrinks).
 import type { VmGuest } from '../dsl/model.js';
-import { formatSize, GiB, parsePropertyString, parseSize } from '../pve/format/index.js';
-import type { Observation, StepContext, Target, TargetContext } from '../runner/types.js';
-import { StepError, targetId } from '../runner/types.js';
-import { must, reread } from './common.js';
+import { formatSize, GiB } from '../pve/format/index.js';
+import type { Observation, TargetContext } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { must, reread, volumeSize } from './common.js';
+import { type Ctx, defineTarget, type StepCtx } from './define.js';
 
-function diskSize(ctx: TargetContext): number | undefined {
-  const scsi0 = ctx.gs?.current.props.scsi0;
-  if (!scsi0) return undefined;
-  const p = parsePropertyString(scsi0, 'file');
-  return p.ok && p.value.size ? parseSize(p.value.size) : undefined;
-}
+const diskSize = (ctx: TargetContext) => volumeSize(ctx.gs, 'scsi0', 'file');
 
-function observe(ctx: TargetContext): Observation {
-  const g = ctx.guest as VmGuest;
+function observe(ctx: Ctx<VmGuest>): Observation {
+  const g = ctx.guest;
   if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
   if (g.diskGb === undefined) return { kind: 'ok' };
   const have = diskSize(ctx);
@@ -27,8 +23,8 @@ function observe(ctx: TargetContext): Observation {
   return { kind: 'ok' };
 }
 
-async function run(ctx: StepContext) {
-  const g = ctx.guest as VmGuest;
+async function run(ctx: StepCtx<VmGuest>) {
+  const g = ctx.guest;
   if (observe(ctx).kind === 'ok' || g.diskGb === undefined) return { changed: false };
   await must(ctx, 'qm', ['resize', String(g.vmid), 'scsi0', `${g.diskGb}G`]);
   // `qm resize` exits 0 even when its task failed: check the size it left behind.
@@ -39,20 +35,14 @@ async function run(ctx: StepContext) {
   return { changed: true };
 }
 
-export function vmDiskTarget(g: VmGuest): Target {
-  return {
-    id: targetId('vm', g.vmid, 'disk'),
-    guest: g.vmid,
-    kind: 'vm',
-    name: 'disk',
-    deps: [targetId('vm', g.vmid, 'config')],
-    stamp: 'none',
-    inputs: () => ({ diskGb: g.diskGb }),
-    scripts: () => [],
-    observe,
-    effect: (_c, obs) => (obs.kind === 'missing' ? 'create' : 'update'),
-    describe: () => `qm resize ${g.vmid} scsi0 ${g.diskGb}G`,
-    locks: () => [`guest:${g.vmid}`],
-    run,
-  };
-}
+export const vmDisk = defineTarget<VmGuest>({
+  kind: 'disk',
+  guest: 'vm',
+  when: (g) => g.diskGb !== undefined,
+  needs: () => ['config'],
+  stamp: 'none',
+  inputs: ({ guest: g }) => ({ diskGb: g.diskGb }),
+  observe,
+  describe: ({ guest: g }) => `qm resize ${g.vmid} scsi0 ${g.diskGb}G`,
+  apply: run,
+});

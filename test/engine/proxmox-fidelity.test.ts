@@ -11,15 +11,15 @@ import { guestFromText } from '../../src/pve/host.js';
 import { emptyHostState, type GuestState, type PowerStatus } from '../../src/pve/state.js';
 import { noStamps } from '../../src/runner/stamps.js';
 import type { StepContext, StepHost, Target, TargetContext } from '../../src/runner/types.js';
-import { DEFAULT_STEP_LIMITS, targetId } from '../../src/runner/types.js';
-import { lxcConfigTarget } from '../../src/targets/lxc-config.js';
+import { DEFAULT_STEP_LIMITS } from '../../src/runner/types.js';
+import { lxcConfig } from '../../src/targets/lxc-config.js';
 import { mountDrifts } from '../../src/targets/lxc-storage.js';
-import { featureTarget } from '../../src/targets/provision.js';
+import { feature } from '../../src/targets/provision.js';
 import { expandConfig } from '../../src/targets/registry.js';
-import { runningTarget } from '../../src/targets/running.js';
-import { templateTarget } from '../../src/targets/template.js';
-import { vmAgentTarget } from '../../src/targets/vm-agent.js';
-import { cryptPassword, vmConfigTarget, vmDeclared } from '../../src/targets/vm-config.js';
+import { running } from '../../src/targets/running.js';
+import { template } from '../../src/targets/template.js';
+import { vmAgent } from '../../src/targets/vm-agent.js';
+import { cryptPassword, vmConfig, vmDeclared } from '../../src/targets/vm-config.js';
 import { configOf, lxcGuest, vmGuest } from '../fixtures/model.js';
 
 function guestState(g: Guest, text: string, status: PowerStatus): GuestState {
@@ -117,7 +117,7 @@ describe('CT config', () => {
       '/dev/nvidia-caps/nvidia-cap2',
     ];
     const text = `hostname: g911\ncores: 1\nmemory: 512\nswap: 512\n${devs.map((d, i) => `dev${i}: ${d}`).join('\n')}\n`;
-    const t = lxcConfigTarget(g);
+    const t = lxcConfig.of(g);
     const ctx = context(g, guestState(g, text, 'stopped'));
     const obs = t.observe(ctx);
     const shown = t.describe(ctx, obs);
@@ -128,7 +128,7 @@ describe('CT config', () => {
   it('compares tags as Proxmox stores them: lower-cased, sorted, without repeats (GuestHelpers.pm:349-378)', () => {
     const g = lxcGuest(102, { tags: ['Phoenix', 'CA', 'ca'] });
     const text = 'hostname: g102\ncores: 1\nmemory: 512\nswap: 512\ntags: ca;phoenix\n';
-    const t = lxcConfigTarget(g);
+    const t = lxcConfig.of(g);
     expect(fieldsOf(t, context(g, guestState(g, text, 'stopped')))).toEqual([]);
     const vm = vmGuest(1001, { tags: ['Web', 'a'] });
     expect(vmDeclared(vm).tags).toBe('a;web');
@@ -139,14 +139,14 @@ describe('CT config', () => {
     const ct = lxcGuest(103, { firewall, net: [{ index: 0, name: 'eth0', bridge: 'vmbr0', ip: 'dhcp' }] });
     const text =
       'hostname: g103\ncores: 1\nmemory: 512\nswap: 512\nnet0: name=eth0,bridge=vmbr0,hwaddr=02:00:00:00:00:01,ip=dhcp,type=veth\n';
-    expect(fieldsOf(lxcConfigTarget(ct), context(ct, guestState(ct, text, 'stopped')))).toContain(
+    expect(fieldsOf(lxcConfig.of(ct), context(ct, guestState(ct, text, 'stopped')))).toContain(
       'net0=name=eth0,bridge=vmbr0,firewall=1,ip=dhcp,type=veth',
     );
     const vm = vmGuest(1001, { firewall });
     expect(vmDeclared(vm).net0).toBe('virtio,bridge=vmbr0,firewall=1');
     const vmText =
       'name: vm1001\ncores: 1\nmemory: 512\nagent: 1\nnet0: virtio=BC:24:11:00:00:01,bridge=vmbr0\nciuser: ops\nipconfig0: ip=dhcp\n';
-    expect(fieldsOf(vmConfigTarget(vm), context(vm, guestState(vm, vmText, 'stopped')))).toContain(
+    expect(fieldsOf(vmConfig.of(vm), context(vm, guestState(vm, vmText, 'stopped')))).toContain(
       'net0=virtio,bridge=vmbr0,firewall=1',
     );
   });
@@ -154,7 +154,7 @@ describe('CT config', () => {
   it('restarts a running CT that is renamed: /etc/hostname is rewritten only at start (LXC/Setup/Base.pm:695)', async () => {
     const g = lxcGuest(104, { name: 'new-name' });
     const text = 'hostname: old-name\ncores: 1\nmemory: 512\nswap: 512\n';
-    const t = lxcConfigTarget(g);
+    const t = lxcConfig.of(g);
     const ctx = context(g, guestState(g, text, 'running'));
     expect(t.effect(ctx, t.observe(ctx))).toBe('restart');
     const { step, calls } = recordingStep(ctx);
@@ -178,7 +178,7 @@ describe('template', () => {
       return { exitCode: 0, stdout: 'status: running\n', stderr: '' };
     };
     step.host.readGuest = async () => guestState(g, 'hostname: g905\ntemplate: 1\n', 'stopped');
-    await templateTarget(g, []).run(step);
+    await template.of(g).run(step);
     expect(calls).toEqual(['pct shutdown 905 --timeout 60 --forceStop 1', 'pct template 905']);
     expect(reads).toEqual([]);
   });
@@ -195,7 +195,7 @@ describe('running', () => {
         statusReads.push(`${cmd} ${args.join(' ')}`);
         return { exitCode: 0, stdout: `status: ${status}\n`, stderr: '' };
       };
-      await runningTarget(g, targetId('lxc', 104, 'config')).run(step);
+      await running.of(g).run(step);
       return calls;
     };
     expect(await start('', 'stopped')).toEqual(['pct start 104']);
@@ -210,7 +210,7 @@ describe('running', () => {
   it('restarts a running VM whose cloud-init changes wait in [special:cloudinit] (Cloudinit.pm:691 has_changes)', async () => {
     const g = vmGuest(1001);
     const text = 'name: vm1001\nipconfig0: ip=10.0.0.9/24\n\n[special:cloudinit]\nipconfig0: ip=dhcp\n';
-    const t = runningTarget(g, targetId('vm', 1001, 'config'));
+    const t = running.of(g);
     const ctx = context(g, guestState(g, text, 'running'));
     expect(t.observe(ctx)).toMatchObject({ kind: 'drift' });
     const { step, calls } = recordingStep(ctx);
@@ -232,7 +232,7 @@ describe('provisioning', () => {
     const { step, calls } = recordingStep(ctx, (_c, args) =>
       args[0] === 'guest' && args[1] === 'exec' ? '{"exitcode":0,"exited":1}' : '',
     );
-    await vmAgentTarget(g).run(step);
+    await vmAgent.of(g).run(step);
     expect(calls).toEqual([
       'qm guest cmd 1002 ping',
       'qm guest exec 1002 --timeout 900 -- cloud-init status --wait',
@@ -245,7 +245,7 @@ describe('provisioning', () => {
     ctx.config.features.base = { script: 'package.json', args: ['--x'] };
     const { step, calls, inputs } = recordingStep(ctx);
     step.host.scriptPath = (relative) => `${process.cwd()}/${relative}`;
-    await featureTarget(g, 'base', []).run(step);
+    await feature.of(g, 'base').run(step);
     // lxc-attach hands pct's stdin to the command (pve-container src/PVE/CLI/pct.pm:238-255).
     expect(calls).toEqual(['pct exec 105 -- bash -s -- a b $(id) --x']);
     expect(inputs).toEqual([readFileSync('package.json', 'utf8')]);
@@ -259,7 +259,7 @@ describe('provisioning', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'phoenix-big-'));
     writeFileSync(path.join(dir, 'big.sh'), `#${'x'.repeat(1024 * 1024)}\n`);
     step.host.scriptPath = (relative) => path.join(dir, relative);
-    await expect(featureTarget(g, 'big', []).run(step)).rejects.toThrow(/over 1 MiB/);
+    await expect(feature.of(g, 'big').run(step)).rejects.toThrow(/over 1 MiB/);
     expect(calls).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,19 +1,18 @@
 // The pure parts of the lifecycle: runtime order, what a destroy loses, linked-clone evidence,
 // host-folder owners, firewall diffs.
 import { describe, expect, it } from 'vitest';
+import { destroyOrder, runtimeOrder } from '../../src/pipeline/order.js';
+import { guestFromText } from '../../src/pve/host.js';
+import { hostIdFor, parseStat } from '../../src/pve/idshift.js';
+import { emptyHostState } from '../../src/pve/state.js';
+import { linkedClonesOnHost, lossOf } from '../../src/pve/volumes.js';
+import { firewallDrifts, wantFirewall } from '../../src/targets/firewall.js';
 import {
   declaredHostDirs,
   hostDirCommands,
   hostDirConflicts,
   hostDirDrifts,
-  hostIdFor,
-  parseStat,
-} from '../../src/lifecycle/hostdirs.js';
-import { destroyOrder, runtimeOrder } from '../../src/lifecycle/order.js';
-import { linkedClonesOnHost, lossOf } from '../../src/lifecycle/volumes.js';
-import { guestFromText } from '../../src/pve/host.js';
-import { emptyHostState } from '../../src/pve/state.js';
-import { firewallDrifts, wantFirewall } from '../../src/targets/firewall.js';
+} from '../../src/targets/hostdirs.js';
 import { configOf, lxcGuest } from '../fixtures/model.js';
 
 const lxc = lxcGuest;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { adopt } from '../../adopt/adopt.js';
 import { DEFAULT_CONFIG } from '../../dsl/load.js';
-import { parseIds } from '../../lifecycle/cli-common.js';
+import { parseIds } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, makeHost } from '../engine.js';
 
 interface AdoptFlags extends CommonFlags {

@@ -1,8 +1,8 @@
 // `phoenix check-health [ids...]`: runs the declared health checks inside the guests now.
 import type { Command } from 'commander';
-import { declaredIds, parseIds } from '../../lifecycle/cli-common.js';
-import { formatHealth, type HealthResult, runHealthCheck } from '../../lifecycle/health.js';
 import { readState } from '../../pipeline/engine.js';
+import { formatHealth, type HealthResult, runHealthCheck } from '../../targets/health.js';
+import { declaredIds, parseIds } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, hostSleep, setup } from '../engine.js';
 
 interface HealthFlags extends CommonFlags {

@@ -2,9 +2,9 @@
 // clones before their sources, after showing what is lost and asking (or --yes).
 import path from 'node:path';
 import type { Command } from 'commander';
-import { confirm, parseIds, withBuildLock } from '../../lifecycle/cli-common.js';
-import { describeDestroy, executeDestroy, planDestroy } from '../../lifecycle/destroy.js';
+import { describeDestroy, executeDestroy, planDestroy } from '../../pipeline/destroy.js';
 import { readState } from '../../pipeline/engine.js';
+import { confirm, parseIds, withBuildLock } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
 
 interface DestroyFlags extends CommonFlags {

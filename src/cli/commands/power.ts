@@ -1,15 +1,15 @@
 // `phoenix start|stop|restart [ids...]`: power verbs in service-dependency order.
 import type { Command } from 'commander';
-import { confirm, declaredIds, parseIds, withBuildLock } from '../../lifecycle/cli-common.js';
-import { formatHealth, runHealthCheck } from '../../lifecycle/health.js';
+import { readState } from '../../pipeline/engine.js';
 import {
   describePower,
   executePower,
   type PowerStep,
   type PowerVerb,
   planPower,
-} from '../../lifecycle/power.js';
-import { readState } from '../../pipeline/engine.js';
+} from '../../pipeline/power.js';
+import { formatHealth, runHealthCheck } from '../../targets/health.js';
+import { confirm, declaredIds, parseIds, withBuildLock } from '../common.js';
 import { addCommonOptions, type CommonFlags, fail, hostSleep, setup } from '../engine.js';
 
 interface PowerFlags extends CommonFlags {

@@ -1,5 +1,5 @@
-// What the lifecycle verbs (destroy, start/stop/restart, check-health) share on the command line:
-// parsing guest ids, asking for confirmation, and the host-side build lock.
+// What the guest verbs (destroy, start/stop/restart, check-health, build) share on the command
+// line: parsing guest ids, asking for confirmation, the host-side build lock, the host's clock.
 import path from 'node:path';
 import type { Config, Vmid } from '../dsl/model.js';
 import type { Host } from '../pve/host.js';

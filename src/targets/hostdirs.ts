@@ -1,32 +1,18 @@
-// Host folders behind bind mounts: created with the owner the container will see. An
-// unprivileged container sees host id 100000+n as n unless its idmap passes n through, so the
-// owner declared "as seen inside" is shifted here, in one place, for the storage step, the plan
-// checks and the tests. Pure functions plus one host call (`mkdir`, `chown` and the `stat` verifying them).
+// LXC `hostdirs`: the host folders behind a container's bind mounts exist with the owner the
+// container will see (the owner declared "as seen inside", shifted by pve/idshift.ts). Runs before
+// `storage` attaches the mounts. Observed on the host when the bulk read fetched the owners
+// (`state.hostDirs`, one `stat` for the whole fleet); otherwise judged by its stamp (the declared
+// folders and owners). Two guests wanting different owners of one folder is a plan problem.
 import type { Config, LxcGuest } from '../dsl/model.js';
-import type { Drift } from '../runner/types.js';
-
-/** Proxmox's default unprivileged base (pve-container: `lxc.idmap = u 0 100000 65536`). */
-export const UNPRIVILEGED_BASE = 100000;
-
-export interface HostOwner {
-  uid: number;
-  gid: number;
-}
+import { type HostOwner, hostIdFor, parseStat, readHostDirOwners } from '../pve/idshift.js';
+import type { Drift, Observation } from '../runner/types.js';
+import { StepError } from '../runner/types.js';
+import { type Ctx, defineTarget, type StepCtx } from './define.js';
 
 export interface HostDir extends HostOwner {
   path: string;
   /** The owner was declared (`owner:`); otherwise the container's root is assumed. */
   declared: boolean;
-}
-
-/** The host id a container id maps to, for this guest's map. */
-export function hostIdFor(g: LxcGuest, type: 'uid' | 'gid', containerId: number): number {
-  if (!g.unprivileged && g.idmap.length === 0) return containerId;
-  for (const d of g.idmap) {
-    if (d.type === type && containerId >= d.containerId && containerId < d.containerId + d.size)
-      return d.hostId + (containerId - d.containerId);
-  }
-  return UNPRIVILEGED_BASE + containerId;
 }
 
 /** The host folders a guest's bind mounts need, with the host-side owner. */
@@ -75,18 +61,6 @@ export function hostDirConflicts(config: Config): string[] {
   }
   return problems;
 }
-
-/** Parses `stat -c '%u:%g %n' -- paths...` output (missing paths print nothing on stdout). */
-export function parseStat(stdout: string): Map<string, HostOwner> {
-  const out = new Map<string, HostOwner>();
-  for (const line of stdout.split('\n')) {
-    const m = /^(\d+):(\d+) (.+)$/.exec(line.trimEnd());
-    if (m) out.set(m[3]!, { uid: Number(m[1]), gid: Number(m[2]) });
-  }
-  return out;
-}
-
-export const STAT_ARGS = ['-c', '%u:%g %n', '--'];
 
 /**
  * Drifts of a guest's host folders against what the host has (`owners` from one `stat`).
@@ -138,14 +112,6 @@ function ownersOf(known: Map<string, HostOwner>, paths: string[]): Map<string, H
     if (o) out.set(p, o);
   }
   return out;
-}
-
-/** Reads the owners of the given host folders with one `stat` (missing ones are absent). */
-export async function readHostDirOwners(host: DirHost, paths: string[]): Promise<Map<string, HostOwner>> {
-  if (!paths.length) return new Map();
-  // stat exits 1 when some path is missing but still prints the others.
-  const r = await host.read('stat', [...STAT_ARGS, ...paths]);
-  return parseStat(r.stdout);
 }
 
 /**
@@ -213,3 +179,50 @@ function scriptArgs(cmds: Array<[string, string[]]>): string[] {
   }
   return out;
 }
+function observe(ctx: Ctx<LxcGuest>): Observation {
+  if (!ctx.gs) return { kind: 'missing', detail: 'guest does not exist yet' };
+  const owners = ctx.state.hostDirs;
+  if (!owners) {
+    // Not observable from this read: the stamp decides (no stamp = never made).
+    return ctx.stamps.targets.hostdirs
+      ? { kind: 'ok' }
+      : { kind: 'missing', detail: 'host folders not made yet' };
+  }
+  const drifts = hostDirDrifts(ctx.guest, owners);
+  return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
+}
+
+async function run(ctx: StepCtx<LxcGuest>) {
+  const g = ctx.guest;
+  // The state read (kept current by earlier hostdirs steps under `host:dirs`) knows the owners.
+  const known = ctx.state.hostDirs;
+  const r = await ensureHostDirs(ctx.host, g, ctx.log, known);
+  // Other guests sharing a folder are judged on the state read before this step: update it.
+  if (known) for (const [p, o] of r.owners) known.set(p, o);
+  if (r.error) throw new StepError(r.error);
+  if (r.left.length) {
+    throw new StepError(
+      `host folders of ${g.vmid} still differ after mkdir/chown: ${r.left.map((d) => `${d.field}: ${d.host} (want ${d.declared})`).join('; ')}`,
+    );
+  }
+  return { changed: r.changed };
+}
+
+export const hostDirs = defineTarget<LxcGuest>({
+  kind: 'hostdirs',
+  guest: 'lxc',
+  when: (g) => g.mounts.length > 0,
+  needs: (_g, made) => made.first('idmap', 'config'),
+  stamp: 'optional',
+  inputs: ({ guest: g }) => ({
+    dirs: declaredHostDirs(g).map((d) => `${d.path} ${d.uid}:${d.gid}${d.declared ? '' : '?'}`),
+  }),
+  observe,
+  describe: ({ guest: g }) =>
+    `mkdir -p / chown the host folders: ${declaredHostDirs(g)
+      .map((d) => `${d.path} (${d.uid}:${d.gid})`)
+      .join(', ')}`,
+  locks: ({ guest: g }) => [`guest:${g.vmid}`, 'host:dirs'],
+  apply: run,
+  preflight: hostDirConflicts,
+});

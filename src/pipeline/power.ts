@@ -4,6 +4,7 @@
 import type { Config, Vmid } from '../dsl/model.js';
 import type { Host } from '../pve/host.js';
 import type { GuestKind, HostState } from '../pve/state.js';
+import { lastLines } from '../targets/common.js';
 import { runtimeOrder } from './order.js';
 
 export type PowerVerb = 'start' | 'stop' | 'restart';
@@ -120,7 +121,7 @@ export async function executePower(
     const status = /status:\s*(\w+)/.exec(st.stdout)?.[1] ?? 'unknown';
     const want = s.command === 'start' ? 'running' : 'stopped';
     if (status !== want) {
-      const why = r.exitCode !== 0 ? lastLine(r.stderr || r.stdout) : `${tool} status says ${status}`;
+      const why = r.exitCode !== 0 ? lastLines(r.stderr || r.stdout, 1) : `${tool} status says ${status}`;
       return {
         done,
         failed: {
@@ -136,14 +137,4 @@ export async function executePower(
     done.push(s);
   }
   return { done };
-}
-
-function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .at(-1) ?? ''
-  );
 }

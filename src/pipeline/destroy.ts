@@ -5,8 +5,9 @@
 import type { Config, Vmid } from '../dsl/model.js';
 import { confPath, type Host } from '../pve/host.js';
 import type { GuestKind, HostState } from '../pve/state.js';
+import { describeLoss, type Loss, linkedClonesOnHost, lossOf } from '../pve/volumes.js';
+import { lastLines } from '../targets/common.js';
 import { destroyOrder } from './order.js';
-import { describeLoss, type Loss, linkedClonesOnHost, lossOf } from './volumes.js';
 
 export interface DestroyItem {
   vmid: Vmid;
@@ -150,7 +151,7 @@ export async function executeDestroy(
       log(`$ ${tool} ${args.join(' ')}`);
       const r = await host.run(tool, args, { onLine: (l) => log(`  ${l}`) });
       if (r.exitCode === 0) return undefined;
-      return `${tool} ${args.join(' ')} failed (exit ${r.exitCode}): ${lastLine(r.stderr || r.stdout)}`;
+      return `${tool} ${args.join(' ')} failed (exit ${r.exitCode}): ${lastLines(r.stderr || r.stdout, 1)}`;
     };
     if (it.running) {
       // `pct stop` of a CT that stopped meanwhile fails with `CT <id> not running`: not a problem.
@@ -172,14 +173,4 @@ export async function executeDestroy(
     destroyed.push(it.vmid);
   }
   return { destroyed };
-}
-
-function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .at(-1) ?? ''
-  );
 }
