@@ -166,7 +166,7 @@ describe('loadConfig', () => {
       'end it with `export default defineConfig({ ... })`',
     ]);
   });
-  it('refuses a guest key written twice instead of dropping the first guest (F9)', async () => {
+  it('refuses a guest key written twice instead of dropping the first guest', async () => {
     const twice = MINIMAL.replace(
       '  },\n});',
       "    900: lxc({ name: 'again', ostemplate: 'local:vztmpl/debian-12.tar.zst', rootfs: { storage: 'tank', sizeGb: 8 } }),\n  },\n});",

@@ -1,4 +1,4 @@
-// Locating and printing many problems at once (finding F14: this was quadratic in the number of
+// Locating and printing many problems at once (this was quadratic in the number of
 // problems). Functional only: every problem still lands on its own line; no timing here — see
 // bench/diagnostics.mjs for the figures.
 import { describe, expect, it } from 'vitest';

@@ -555,7 +555,7 @@ describe('validateConfig: problems', () => {
       'guests.900.app.script',
     ]);
   });
-  it('rejects an empty name as a DNS-name problem (F10)', () => {
+  it('rejects an empty name as a DNS-name problem', () => {
     const ds = problems(config({ 900: { ...base(), name: '' } }));
     expect(at(ds, 'guests.900.name')).toEqual([
       expect.objectContaining({ message: expect.stringContaining('is empty: Proxmox needs a DNS name') }),
@@ -569,7 +569,7 @@ describe('validateConfig: problems', () => {
     );
   });
 
-  it('refuses line breaks and control characters in values that reach conf files or commands (F11, F5)', () => {
+  it('refuses line breaks and control characters in values that reach conf files or commands', () => {
     const nl = 'x\ny';
     const ds = problems(
       config({

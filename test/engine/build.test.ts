@@ -1,8 +1,11 @@
-// The issue's "done when" list, on the simulator from a fresh state folder, through the real CLI.
+// Building guests on the simulator from a fresh state folder: order, no-op rebuilds, the dry run,
+// staleness after edits and drift, failures and --keep-going, the cost of the state read. The CLI
+// runs where its events, exit codes and output are the contract; hosts are prepared and plans
+// judged in process (inproc.ts), which is the same pipeline without a process per host call.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isRead, type Project, project } from './helpers.js';
+import { isRead, type Project, project, staleTargets } from './helpers.js';
 
 type Ev = Record<string, unknown>;
 const ofType = (events: Ev[], type: string) => events.filter((e) => e.type === type);
@@ -84,13 +87,11 @@ describe('build one guest (small fixture: template 900, clones 103 and 104)', { 
     expect(p.run(['build', '103', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
   });
 
-  it('changing memory makes only the config target stale, naming old and new values', () => {
-    expect(p.run(['build', '--sim']).status).toBe(0);
+  it('changing memory makes only the config target stale, naming old and new values', async () => {
+    await p.seed();
     edit(p, 'phoenix.config.ts', 'memoryMb: 2048', 'memoryMb: 4096');
-    const r = p.run(['build', '--sim', '--dry-run', '--json']);
-    const plan = JSON.parse(r.stdout) as {
-      steps: Array<{ target: string; action: string; reasons: Array<Record<string, unknown>> }>;
-    };
+    const plan = await (await p.inproc()).plan();
+    if (!plan.ok) throw new Error(plan.problems.join('; '));
     expect(plan.steps.map((s) => s.target)).toEqual(['lxc/103:config']);
     expect(plan.steps[0]!.reasons[0]).toMatchObject({
       kind: 'drifted',
@@ -98,16 +99,14 @@ describe('build one guest (small fixture: template 900, clones 103 and 104)', { 
       host: '2048',
       declared: '4096',
     });
-    expect(p.run(['build', '--sim']).status).toBe(0);
-    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+    await p.seed();
+    expect(await staleTargets(p)).toEqual([]);
   });
 
-  it('changing a feature script makes exactly its users stale', () => {
+  it('changing a feature script makes exactly its users stale', async () => {
     writeFileSync(path.join(p.dir, 'features/docker.sh'), '#!/bin/bash\necho docker v2\n');
-    const r = p.run(['build', '--sim', '--dry-run', '--json']);
-    const plan = JSON.parse(r.stdout) as {
-      steps: Array<{ target: string; reasons: Array<{ kind: string }> }>;
-    };
+    const plan = await (await p.inproc()).plan();
+    if (!plan.ok) throw new Error(plan.problems.join('; '));
     expect(plan.steps.map((s) => s.target).sort()).toEqual([
       'lxc/103:feature:docker',
       'lxc/104:feature:docker',
@@ -117,23 +116,22 @@ describe('build one guest (small fixture: template 900, clones 103 and 104)', { 
     expect(explain.stdout).toMatch(
       /stale .*\n.*inputs changed since the stamp: scripts \(features\/docker.sh\)/,
     );
-    expect(p.run(['build', '--sim']).status).toBe(0);
+    await p.seed();
   });
 
-  it('a guest deleted behind its back is stale with its dependents, and a build restores it', () => {
+  it('a guest deleted behind its back is stale with its dependents, and a build restores it', async () => {
     expect(p.simCmd('pct', ['stop', '103']).status).toBe(0);
     expect(p.simCmd('pct', ['destroy', '103']).status).toBe(0);
-    const r = p.run(['build', '--sim', '--dry-run', '--json']);
-    const plan = JSON.parse(r.stdout) as { steps: Array<{ target: string; guest: number }> };
+    const plan = await (await p.inproc()).plan();
+    if (!plan.ok) throw new Error(plan.problems.join('; '));
     const guests = new Set(plan.steps.map((s) => s.guest));
     expect(guests).toEqual(new Set([103, 104]));
     expect(plan.steps.map((s) => s.target)).toContain('lxc/103:exists');
     expect(plan.steps.map((s) => s.target)).toContain('lxc/104:feature:docker');
     const status = p.run(['status', '--sim']);
     expect(status.stdout).toMatch(/103\s+web\s+lxc\s+missing/);
-    const b = p.events(['build', '--sim']);
-    expect(b.status, b.stderr).toBe(0);
-    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+    await p.seed();
+    expect(await staleTargets(p)).toEqual([]);
   });
 
   it('graph prints mermaid with the 900 → 103 clone edge', () => {
@@ -164,7 +162,7 @@ describe('the whole fleet fixture', { timeout: 240_000 }, () => {
     expect(summary.hostCalls.writes).toBe(0);
   });
 
-  it('a failure stops new work; --keep-going finishes independent branches; a re-run completes', () => {
+  it('a failure stops new work; --keep-going finishes independent branches; a re-run completes', async () => {
     const p = project('fleet');
     const fault = { PHOENIX_SIM_FAULTS: 'cmd=pct:op=clone:vmid=101' };
     const r = p.events(['build', '--sim', '-j', '2'], fault);
@@ -179,18 +177,20 @@ describe('the whole fleet fixture', { timeout: 240_000 }, () => {
     expect(summary.notStarted.length).toBeGreaterThan(0);
     expect(summary.failed[0]!.stderrTail).toMatch(/simulated fault|clone failed/);
 
-    const k = p.events(['build', '--sim', '-j', '2', '--keep-going'], fault);
-    expect(k.status).not.toBe(0);
+    // The independent branches are built in process; the CLI's --keep-going then meets the same
+    // failure with only 101's branch left.
+    const k = await (await p.inproc(fault)).build([], { jobs: 2, keepGoing: true });
+    expect(k.ok).toBe(false);
     expect(targetsOf(k.events, 'blocked')).toContain('lxc/102:feature:docker');
     // The branches that do not need 101 are complete; 101's is not.
-    for (const id of ['1001', '801', '900']) {
-      expect(p.run(['build', id, '--sim', '--dry-run', '--exit-code']).status, id).toBe(0);
-    }
-    expect(p.run(['build', '101', '--sim', '--dry-run', '--exit-code']).status).toBe(1);
+    for (const id of ['1001', '801', '900']) expect(await staleTargets(p, [id]), id).toEqual([]);
+    expect(await staleTargets(p, ['101'])).not.toEqual([]);
+    const cli = p.events(['build', '--sim', '-j', '2', '--keep-going'], fault);
+    expect(cli.status).not.toBe(0);
+    expect(targetsOf(cli.events, 'blocked')).toContain('lxc/102:feature:docker');
 
-    const ok = p.events(['build', '--sim']);
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+    await p.seed();
+    expect(await staleTargets(p)).toEqual([]);
   });
 });
 
@@ -214,13 +214,12 @@ ${clones}
 `;
   }
 
-  it('the same number of calls for 5 guests as for 50', () => {
+  it('the same number of calls for 5 guests as for 50', async () => {
     const counts: number[] = [];
     for (const n of [5, 50]) {
       const p = project('small');
       writeFileSync(path.join(p.dir, 'phoenix.config.ts'), fleetOf(n));
-      const b = p.run(['build', '--sim', '-j', '4']);
-      expect(b.status, b.stderr).toBe(0);
+      await p.seed([], { jobs: 4 });
       const r = p.events(['build', '--sim']);
       const read = ofType(r.events, 'state-read')[0] as { hostCalls: number; guests: number };
       expect(read.guests).toBe(n);

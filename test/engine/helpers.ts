@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { BuildOptions, Built, InProc } from './inproc.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'phoenix.js');
@@ -18,6 +19,10 @@ export interface Project {
   ): { status: number; events: Array<Record<string, unknown>>; stderr: string };
   calls(): Array<{ cmd: string; args: string[]; exit: number }>;
   simCmd(cmd: string, args: string[]): { status: number; stdout: string; stderr: string };
+  /** The build pipeline in this process on this project's simulated host (see inproc.ts). */
+  inproc(env?: Record<string, string>): Promise<InProc>;
+  /** Builds in this process, failing the test when the build fails: a host to test on, made fast. */
+  seed(refs?: string[], opts?: BuildOptions, env?: Record<string, string>): Promise<Built>;
 }
 
 const made: string[] = [];
@@ -85,7 +90,37 @@ export function project(fixture: string): Project {
       });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
+    inproc: (env) => inprocOf(dir, simRoot, env),
+    seed: (refs, opts, env) => seedIn(dir, simRoot, refs, opts, env),
   };
+}
+
+/** Loaded on first use: most test files never run the pipeline in process. */
+export async function inprocOf(
+  dir: string,
+  simRoot: string,
+  env: Record<string, string> = {},
+): Promise<InProc> {
+  const { inproc } = await import('./inproc.js');
+  return inproc(dir, simRoot, env);
+}
+
+export async function seedIn(
+  dir: string,
+  simRoot: string,
+  refs: string[] = [],
+  opts: BuildOptions = {},
+  env: Record<string, string> = {},
+): Promise<Built> {
+  const { built } = await import('./inproc.js');
+  return built(await (await inprocOf(dir, simRoot, env)).build(refs, opts));
+}
+
+/** Targets a build of `refs` would run (none: everything is fresh), planned in process. */
+export async function staleTargets(p: { inproc(): Promise<InProc> }, refs: string[] = []): Promise<string[]> {
+  const plan = await (await p.inproc()).plan(refs);
+  if (!plan.ok) throw new Error(`cannot plan: ${plan.problems.join('; ')}`);
+  return plan.steps.map((s) => s.target);
 }
 
 /** A call that cannot change the host. */

@@ -1,11 +1,12 @@
-// Requests served for the lifecycle and benchmark helpers (notes/ENGINE-REQUESTS-FROM-LIFECYCLE.md
-// E1, E2, E3.1, E5, E7, E8, E9; notes/BENCH-FINDINGS.md agent bug), through the real CLI on the
-// simulator.
+// A fleet of LXC and VM guests with idmaps, GPUs, bind mounts, firewall rules and snapshots on the
+// simulator: what a build writes, and how drift, refusals and interrupted tasks are handled.
+// Builds and plans run in process (inproc.ts); explain, status and the dry run's refusal run
+// through the real CLI, whose output they are.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeStamps } from '../../src/runner/stamps.js';
-import { type Project, project } from './helpers.js';
+import { type Project, project, staleTargets } from './helpers.js';
 
 const CONF = '/etc/pve/nodes/pve/lxc/300.conf';
 
@@ -44,25 +45,26 @@ const mutating = (c: { cmd: string; args: string[] }) =>
 /** The mutating pct/qm calls since the call log held `before` entries. */
 const mutatingSince = (p: Project, before: number) => p.calls().slice(before).filter(mutating);
 
-describe('engine requests', { timeout: 300_000 }, () => {
+describe('a built fleet with idmaps, GPUs, bind mounts, firewall rules and snapshots', {
+  timeout: 300_000,
+}, () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('requests');
-    // The guest agent answers 2 s after `qm start`: provisioning must wait for it (bench finding).
-    const r = p.events(['build', '--sim'], { PHOENIX_SIM_AGENT_DELAY: '2' });
-    expect(r.status, r.stderr + JSON.stringify(r.events.filter((e) => e.type === 'fail'))).toBe(0);
+    // The guest agent answers 2 s after `qm start`: provisioning must wait for it.
+    const r = await p.seed([], {}, { PHOENIX_SIM_AGENT_DELAY: '2' });
     const agent = r.events.filter((e) => e.target === 'vm/7000:agent').map((e) => e.type);
     expect(agent).toContain('done');
     expect(agent).not.toContain('fresh');
   });
 
-  it('E1: a gid-only idmap keeps the full default uid range', () => {
+  it('a gid-only idmap keeps the full default uid range', () => {
     expect(idmapLines(p).sort()).toEqual(
       ['u 0 100000 65536', 'g 0 100000 33', 'g 33 33 1', 'g 34 100034 65502'].sort(),
     );
   });
 
-  it('E10: GPUs are passed through as device entries, not raw cgroup lines', () => {
+  it('GPUs are passed through as device entries, not raw cgroup lines', () => {
     const main = mainSection(readFileSync(hostPath(p, CONF), 'utf8'));
     expect(main.split('\n').filter((l) => /^dev\d+:/.test(l))).toEqual([
       'dev0: /dev/nvidia0',
@@ -75,7 +77,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
     expect(main).not.toMatch(/lxc\.cgroup2\.devices\.allow|lxc\.mount\.entry/);
   });
 
-  it('E6: a VM template from a cloud image boots, waits for cloud-init, is cleaned, then converted', () => {
+  it('a VM template from a cloud image boots, waits for cloud-init, is cleaned, then converted', () => {
     const calls = p
       .calls()
       .filter(
@@ -101,18 +103,17 @@ describe('engine requests', { timeout: 300_000 }, () => {
     expect(p.calls().filter((c) => c.args.some((a) => a.includes(script)))).toEqual([]);
   });
 
-  it('bench: agent is judged stale when `running` starts the VM in this run', () => {
+  it('the agent target is stale when `running` starts the VM in this run', async () => {
     expect(p.simCmd('qm', ['stop', '7000']).status).toBe(0);
-    const plan = p.run(['build', '7000', '--sim', '--dry-run']);
-    expect(plan.stdout).toMatch(/vm\/7000:agent[\s\S]*dependency changed: vm\/7000:running/);
-    const r = p.events(['build', '7000', '--sim', '--force', '7000:feature:base'], {
-      PHOENIX_SIM_AGENT_DELAY: '2',
-    });
-    expect(r.status, r.stderr + JSON.stringify(r.events.filter((e) => e.type === 'fail'))).toBe(0);
+    const plan = await (await p.inproc()).plan(['7000']);
+    if (!plan.ok) throw new Error(plan.problems.join('; '));
+    const agent = plan.steps.find((s) => s.target === 'vm/7000:agent');
+    expect(agent?.reasons.map((r) => r.text).join('\n')).toContain('dependency changed: vm/7000:running');
+    const r = await p.seed(['7000'], { force: ['7000:feature:base'] }, { PHOENIX_SIM_AGENT_DELAY: '2' });
     expect(r.events.some((e) => e.target === 'vm/7000:agent' && e.type === 'done')).toBe(true);
   });
 
-  it('E2: shrinking a disk is a plan error, for CTs and VMs, in --dry-run and build', () => {
+  it('shrinking a disk is a plan error, for CTs and VMs, in --dry-run and build', async () => {
     editConfig(p, "storage: 'local-lvm', sizeGb: 8", "storage: 'local-lvm', sizeGb: 4");
     editConfig(p, 'diskGb: 12', 'diskGb: 10');
     const before = p.calls().length;
@@ -120,16 +121,16 @@ describe('engine requests', { timeout: 300_000 }, () => {
     expect(dry.status).toBe(1);
     expect(dry.stderr).toMatch(/guest 300: rootfs is 8G on the host, declared 4G: .*cannot shrink/);
     expect(dry.stderr).toMatch(/guest 7000: disk scsi0 is 12G on the host, declared 10G: .*cannot shrink/);
-    const build = p.run(['build', '--sim']);
-    expect(build.status).toBe(1);
-    expect(build.stderr).toMatch(/shrink/);
+    const build = await (await p.inproc()).build();
+    expect(build.ok).toBe(false);
+    expect(build.problems.join('\n')).toMatch(/shrink/);
     expect(mutatingSince(p, before)).toEqual([]);
     editConfig(p, "storage: 'local-lvm', sizeGb: 4", "storage: 'local-lvm', sizeGb: 8");
     editConfig(p, 'diskGb: 10', 'diskGb: 12');
-    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+    expect(await staleTargets(p)).toEqual([]);
   });
 
-  it('E3.1: a hand-changed owner of a bind-mounted host folder is drift (one stat per read)', () => {
+  it('a hand-changed owner of a bind-mounted host folder is drift (one stat per read)', async () => {
     expect(p.simCmd('chown', ['5:5', '--', '/srv/phoenix/300/logs']).status).toBe(0);
     const before = p.calls().length;
     const ex = p.run(['explain', '300:hostdirs', '--sim']);
@@ -140,11 +141,11 @@ describe('engine requests', { timeout: 300_000 }, () => {
         .slice(before)
         .filter((c) => c.cmd === 'stat'),
     ).toHaveLength(1);
-    expect(p.run(['build', '300', '--sim']).status).toBe(0);
-    expect(p.run(['build', '--sim', '--dry-run', '--exit-code']).status).toBe(0);
+    await p.seed(['300']);
+    expect(await staleTargets(p)).toEqual([]);
   });
 
-  it('E5: a hand-edited firewall rule shows old and new rule; the rewrite counts as a host write', () => {
+  it('a hand-edited firewall rule shows old and new rule; the rewrite counts as a host write', () => {
     const fw = hostPath(p, '/etc/pve/firewall/300.fw');
     const declared = readFileSync(fw, 'utf8');
     writeFileSync(fw, declared.replace('-dport 443', '-dport 8443'));
@@ -158,36 +159,36 @@ describe('engine requests', { timeout: 300_000 }, () => {
     expect(readFileSync(fw, 'utf8')).toBe(declared);
   });
 
-  it('E8: the idmap is rewritten with the CT stopped, then started again and verified', () => {
+  it('the idmap is rewritten with the CT stopped, then started again and verified', async () => {
     editConf(p, (m) => m.replace('lxc.idmap: u 0 100000 65536\n', ''));
     const before = p.calls().length;
-    const b = p.run(['build', '300', '--sim']);
-    expect(b.status, b.stderr + b.stdout).toBe(0);
+    await p.seed(['300']);
     const calls = mutatingSince(p, before).map((c) => `${c.cmd} ${c.args.join(' ')}`);
     expect(calls).toEqual(['pct shutdown 300 --timeout 60 --forceStop 1', 'pct start 300']);
     expect(idmapLines(p)).toContain('u 0 100000 65536');
   });
 
-  it('E8: a conf file with a `lock:` is not edited', () => {
+  it('a conf file with a `lock:` is not edited', async () => {
     expect(p.simCmd('pct', ['stop', '300']).status).toBe(0);
     editConf(p, (m) =>
       m.replace('lxc.apparmor.profile: unconfined\n', '').replace(/^(arch:.*)$/m, '$1\nlock: backup'),
     );
     const locked = readFileSync(hostPath(p, CONF), 'utf8');
-    const b = p.run(['build', '300:config', '--sim']);
-    expect(b.status).toBe(1);
-    expect(b.stdout + b.stderr).toContain('CT 300 is locked (backup)');
+    const b = await (await p.inproc()).build(['300:config']);
+    expect(b.ok).toBe(false);
+    expect(JSON.stringify(b.events.filter((e) => e.type === 'fail'))).toContain('CT 300 is locked (backup)');
     expect(readFileSync(hostPath(p, CONF), 'utf8')).toBe(locked);
     editConf(p, (m) => m.replace('lock: backup\n', ''));
-    expect(p.run(['build', '300', '--sim']).status).toBe(0);
+    await p.seed(['300']);
     expect(mainSection(readFileSync(hostPath(p, CONF), 'utf8'))).toContain(
       'lxc.apparmor.profile: unconfined',
     );
   });
 
-  it('E7: a replace says what would be lost, in the step and in the refusal', () => {
-    const forced = p.run(['build', '300', '--sim', '--dry-run', '--force', '300:exists', '--allow-replace']);
-    expect(forced.stdout).toMatch(
+  it('a replace says what would be lost, in the step and in the refusal', async () => {
+    const forced = await (await p.inproc()).plan(['300'], { force: ['300:exists'], allowReplace: true });
+    if (!forced.ok) throw new Error(forced.problems.join('; '));
+    expect(forced.steps.map((s) => s.step).join('\n')).toMatch(
       /destroy 300 \(loses: rootfs local-lvm:vm-300-disk-0 \(8G\)\), then pct create/,
     );
     editConfig(p, 'ubuntu-24.04-standard_24.04-2_amd64', 'debian-12-standard_12.7-1_amd64');
@@ -199,7 +200,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
     editConfig(p, 'debian-12-standard_12.7-1_amd64', 'ubuntu-24.04-standard_24.04-2_amd64');
   });
 
-  it('F16: a snapshot whose task was killed is unlocked, removed and taken again', () => {
+  it('a snapshot whose task was killed is unlocked, removed and taken again', async () => {
     // Proxmox cannot snapshot a CT with a bind mount: this one loses its mount first.
     editConfig(
       p,
@@ -211,7 +212,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
       '      gpus: [0],',
       "      gpus: [0],\n      snapshots: [{ name: 'configured', after: 'config' }],",
     );
-    expect(p.run(['build', '300', '--sim']).status).toBe(0);
+    await p.seed(['300']);
     // What a killed `pct snapshot` leaves: the section with `snapstate`, the CT locked.
     const file = hostPath(p, CONF);
     const text = readFileSync(file, 'utf8');
@@ -224,8 +225,7 @@ describe('engine requests', { timeout: 300_000 }, () => {
       "snapshot 'configured' was interrupted (snapstate: prepare)",
     );
     const before = p.calls().length;
-    const b = p.run(['build', '300', '--sim']);
-    expect(b.status, b.stderr + b.stdout).toBe(0);
+    await p.seed(['300']);
     expect(
       mutatingSince(p, before)
         .map((c) => `${c.cmd} ${c.args.join(' ')}`)
@@ -236,31 +236,33 @@ describe('engine requests', { timeout: 300_000 }, () => {
   });
 });
 
-describe('F2: a VM template is verified by its base volumes', { timeout: 300_000 }, () => {
-  it('a failed `qm template` task (template: 1, plain disk) is finished, not trusted', () => {
+describe('a VM template is verified by its base volumes', { timeout: 300_000 }, () => {
+  it('a failed `qm template` task (template: 1, plain disk) is finished, not trusted', async () => {
     const p = project('requests');
     const file = hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf');
-    const failed = p.run(['build', '7100', '--sim'], {
-      PHOENIX_SIM_FAULTS: 'cmd=qm,op=template,vmid=7100,times=1',
-    });
-    expect(failed.status).toBe(1);
-    expect(failed.stdout + failed.stderr).toContain('disks scsi0 are not base volumes');
+    const failed = await (
+      await p.inproc({ PHOENIX_SIM_FAULTS: 'cmd=qm,op=template,vmid=7100,times=1' })
+    ).build(['7100']);
+    expect(failed.ok).toBe(false);
+    expect(JSON.stringify(failed.events.filter((e) => e.type === 'fail'))).toContain(
+      'disks scsi0 are not base volumes',
+    );
     expect(readFileSync(file, 'utf8')).toMatch(/^template: 1$/m);
     const ex = p.run(['explain', '7100:template', '--sim']);
     expect(ex.stdout).toContain('disks not converted to base volumes: scsi0');
     const before = p.calls().length;
-    const b = p.run(['build', '7100', '--sim']);
-    expect(b.status, b.stderr + b.stdout).toBe(0);
+    await p.seed(['7100']);
     const calls = mutatingSince(p, before).map((c) => `${c.cmd} ${c.args.join(' ')}`);
     expect(calls).toEqual(['qm template 7100 --disk scsi0']);
     expect(readFileSync(file, 'utf8')).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
   });
 });
 
-describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000 }, () => {
-  it('a VM Phoenix made without its disk (an earlier version imported it in a second call) is destroyed and created again', () => {
+describe('a VM left without its boot disk is re-created', { timeout: 300_000 }, () => {
+  it('a VM Phoenix made without its disk (an earlier version imported it in a second call) is destroyed and created again', async () => {
     const p = project('requests');
-    expect(p.run(['build', '7100', '--sim', '--dry-run']).status).toBe(0);
+    const empty = await (await p.inproc()).plan(['7100']);
+    expect(empty.problems).toEqual([]);
     // What an interrupted three-call creation left: a VM with Phoenix's birth stamp and no disk.
     const made = p.simCmd('qm', [
       'create',
@@ -274,18 +276,17 @@ describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000
     const ex = p.run(['explain', '7100:exists', '--sim']);
     expect(ex.stdout).toContain('half-made: VM 7100 has no boot disk');
     const before = p.calls().length;
-    const b = p.run(['build', '7100', '--sim']);
-    expect(b.status, b.stderr + b.stdout).toBe(0);
+    await p.seed(['7100']);
     const calls = mutatingSince(p, before).map((c) => `${c.cmd} ${c.args.slice(0, 2).join(' ')}`);
     expect(calls.slice(0, 2)).toEqual(['qm destroy 7100', 'qm create 7100']);
     const conf = readFileSync(hostPath(p, '/etc/pve/nodes/pve/qemu-server/7100.conf'), 'utf8');
     expect(conf).toMatch(/^scsi0: local-lvm:base-7100-disk-0/m);
   });
 
-  it('a VM is made from its image in one `qm create` (disk import and cloud-init drive included)', () => {
+  it('a VM is made from its image in one `qm create` (disk import and cloud-init drive included)', async () => {
     const p = project('requests');
     const before = p.calls().length;
-    expect(p.run(['build', '7100:exists', '--sim']).status).toBe(0);
+    await p.seed(['7100:exists']);
     const calls = mutatingSince(p, before);
     const creating = calls.filter((c) => c.cmd === 'qm' && c.args[1] === '7100');
     expect(creating.map((c) => c.args[0])).toEqual(['create']);
@@ -298,16 +299,15 @@ describe('F1: a VM left without its boot disk is re-created', { timeout: 300_000
   });
 });
 
-describe('E9: clones of a rebuilt template are outdated in status', { timeout: 300_000 }, () => {
-  it('reports outdated clones in text and JSON, and not before', () => {
+describe('clones of a rebuilt template are outdated in status', { timeout: 300_000 }, () => {
+  it('reports outdated clones in text and JSON, and not before', async () => {
     const p = project('small');
-    expect(p.run(['build', '--sim']).status).toBe(0);
+    await p.seed();
     expect(p.run(['status', '--sim']).stdout).not.toContain('outdated');
     // A changed feature script rebuilds the template (a converted template is replaced).
     const script = path.join(p.dir, 'features', 'base.sh');
     writeFileSync(script, `${readFileSync(script, 'utf8')}\necho v2\n`);
-    const r = p.run(['build', '900', '--sim', '--allow-replace']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed(['900'], { allowReplace: true });
     const st = p.run(['status', '--sim']);
     expect(st.stdout).toMatch(/^103 .*outdated: cloned before 900 was rebuilt/m);
     const json = JSON.parse(p.run(['status', '--sim', '--json']).stdout) as {

@@ -1,8 +1,12 @@
-// Issue #6 "done when", through the real CLI on the simulator.
+// Guests of the repository's fleet and of the fleet fixture on the simulator: host-side settings,
+// drift and how a build restores it, disk and clone-source changes. Hosts are built and decisions
+// made in process (engine/inproc.ts); status and explain run through the real CLI, whose output
+// they are.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isRead, ok, type Project, project } from './helpers.js';
+import { staleTargets } from '../engine/helpers.js';
+import { isRead, type Project, project } from './helpers.js';
 
 function idmapLines(conf: string): string[] {
   // Main section only: snapshots repeat the lines.
@@ -23,10 +27,9 @@ function lines(text: string | undefined): string[] {
 
 describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('top');
-    const r = p.run(['build', '101', '--sim']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed(['101']);
   });
 
   it('gets exactly the idmap lines a real host needs (uid side kept, gid 33 passed through)', () => {
@@ -81,10 +84,9 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
     expect(firstChown).toBeLessThan(mpSet);
   });
 
-  it('a second build changes nothing', () => {
+  it('a second build changes nothing', async () => {
     const before = p.calls().length;
-    const r = p.run(['build', '101', '--sim']);
-    expect(r.status, r.stderr).toBe(0);
+    await p.seed(['101']);
     const writes = p
       .calls()
       .slice(before)
@@ -92,30 +94,28 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
     expect(writes).toEqual([]);
   });
 
-  it('an out-of-band `pct set 103 --memory 512` shows as drift and a build restores the value', () => {
+  it('an out-of-band `pct set 103 --memory 512` shows as drift and a build restores the value', async () => {
     expect(p.sim('pct', ['set', '103', '--memory', '512']).status).toBe(0);
     const st = p.run(['status', '--sim']);
     expect(st.stdout).toMatch(/103[\s\S]*memory: 512 → 1024/);
     const ex = p.run(['explain', '103', '--sim']);
     expect(ex.stdout).toContain('memory: 512 → 1024');
-    const b = p.run(['build', '103', '--sim']);
-    expect(b.status, b.stderr).toBe(0);
+    await p.seed(['103']);
     const conf = p.hostFile('/etc/pve/nodes/pve/lxc/103.conf') ?? '';
     expect(conf.split(/\n\[/)[0]).toMatch(/^memory: 1024$/m);
-    const again = p.run(['build', '103', '--sim', '--dry-run', '--exit-code']);
-    expect(again.status, again.stdout).toBe(0);
+    expect(await staleTargets(p, ['103'])).toEqual([]);
   });
 
-  it('shrinking the root disk is a plan error; growing it resizes in place', () => {
+  it('shrinking the root disk is a plan error; growing it resizes in place', async () => {
     p.edit(
       'phoenix.config.ts',
       /(101: lxc\(\{[\s\S]*?rootfs: \{ storage: 'quickOS-lxc-disks', sizeGb: )32/,
       '$120',
     );
-    const shrink = p.run(['build', '101', '--sim', '--dry-run']);
-    expect(shrink.status).not.toBe(0);
-    expect(shrink.stdout + shrink.stderr).toMatch(/101/);
-    expect(shrink.stdout + shrink.stderr).toMatch(/shrink/i);
+    const shrink = await (await p.inproc()).plan(['101']);
+    const problems = shrink.problems.join('\n');
+    expect(problems).toMatch(/101/);
+    expect(problems).toMatch(/shrink/i);
 
     p.edit(
       'phoenix.config.ts',
@@ -123,8 +123,7 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
       '$140',
     );
     const before = p.calls().length;
-    const grow = p.run(['build', '101', '--sim']);
-    expect(grow.status, grow.stderr).toBe(0);
+    await p.seed(['101']);
     const calls = p.calls().slice(before);
     expect(calls.filter((c) => c.cmd === 'pct' && c.args[0] === 'resize').map((c) => c.args)).toEqual([
       ['resize', '101', 'rootfs', '40G'],
@@ -138,36 +137,35 @@ describe('guest 101 of the top-level fleet (gid 33 mapped, three bind mounts)', 
 });
 
 describe('host folder drift', () => {
-  it('a hand chown of a bind-mounted folder shows as drift and a build restores the owner', () => {
+  it('a hand chown of a bind-mounted folder shows as drift and a build restores the owner', async () => {
     const p = project('top');
-    ok(p.run(['build', '101', '--sim']));
+    await p.seed(['101']);
     const dir = '/mnt/pve/quickOS/lxc-persistent-data/101/logs';
     expect(p.sim('chown', ['0:0', dir]).status).toBe(0);
     const ex = p.run(['explain', '101:hostdirs', '--sim']);
     expect(ex.stdout).toContain(`host folder ${dir}: 0:0 → 100033:33`);
-    const b = p.run(['build', '101', '--sim']);
-    expect(b.status, b.stderr).toBe(0);
+    await p.seed(['101']);
     expect(p.sim('stat', ['-c', '%u:%g', dir]).stdout.trim()).toBe('100033:33');
   });
 });
 
 describe('changing a clone source', () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('fleet');
-    const r = p.run(['build', '--sim']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed();
   });
 
-  it('without --allow-replace fails with a plan that names the guest', () => {
+  it('without --allow-replace fails with a plan that names the guest', async () => {
     p.edit('phoenix.config.ts', /(103: lxc\(\{\s*name: 'ca',\s*cloneFrom: )900/, '$1901');
     const before = p.calls().length;
-    const r = p.run(['build', '--sim']);
-    expect(r.status).not.toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/replace guest 103/);
-    expect(r.stdout + r.stderr).toMatch(/--allow-replace/);
+    const r = await (await p.inproc()).build();
+    expect(r.ok).toBe(false);
+    const problems = r.problems.join('\n');
+    expect(problems).toMatch(/replace guest 103/);
+    expect(problems).toMatch(/--allow-replace/);
     // …and says what would be lost.
-    expect(r.stdout + r.stderr).toContain('it would lose: rootfs local-lvm:vm-103-disk-0 (8G)');
+    expect(problems).toContain('it would lose: rootfs local-lvm:vm-103-disk-0 (8G)');
     expect(
       p
         .calls()
@@ -176,31 +174,28 @@ describe('changing a clone source', () => {
     ).toEqual([]);
   });
 
-  it('with --allow-replace re-clones it from the new source', () => {
-    const r = p.run(['build', '--sim', '--allow-replace']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+  it('with --allow-replace re-clones it from the new source', async () => {
+    await p.seed([], { allowReplace: true });
     const clone = p.calls().filter((c) => c.cmd === 'pct' && c.args[0] === 'clone' && c.args[2] === '103');
     expect(clone.at(-1)?.args[1]).toBe('901');
   });
 });
 
-describe('drift of a hand-edited firewall file (issue item 11)', () => {
+describe('drift of a hand-edited firewall file', () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('fleet');
-    const r = p.run(['build', '104', '--sim']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed(['104']);
   });
 
-  it('shows the changed rule with old and new values, and a build writes the declared file back', () => {
+  it('shows the changed rule with old and new values, and a build writes the declared file back', async () => {
     const fw = '/etc/pve/firewall/104.fw';
     const declared = p.hostFile(fw) ?? '';
     expect(declared).toContain('IN ACCEPT -p tcp -dport 443 # https');
     writeFileSync(path.join(p.simRoot, fw), declared.replace('-dport 443', '-dport 8443'));
     const ex = p.run(['explain', '104:config', '--sim']);
     expect(ex.stdout).toContain('IN ACCEPT -p tcp -dport 8443 # https → IN ACCEPT -p tcp -dport 443 # https');
-    const b = p.run(['build', '104', '--sim']);
-    expect(b.status, b.stderr).toBe(0);
+    await p.seed(['104']);
     expect(p.hostFile(fw)).toBe(declared);
   });
 });

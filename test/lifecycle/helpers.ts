@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { inprocOf, seedIn } from '../engine/helpers.js';
+import type { BuildOptions, Built, InProc } from '../engine/inproc.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'phoenix.js');
@@ -30,6 +32,10 @@ export interface Project {
   /** A host file of the simulated node (`/etc/subuid`), undefined when absent. */
   hostFile(hostPath: string): string | undefined;
   edit(file: string, from: string | RegExp, to: string): void;
+  /** The build pipeline in this process on this project's simulated host (see engine/inproc.ts). */
+  inproc(env?: Record<string, string>): Promise<InProc>;
+  /** Builds in this process, failing the test when the build fails: a host to test on, made fast. */
+  seed(refs?: string[], opts?: BuildOptions, env?: Record<string, string>): Promise<Built>;
 }
 
 /** `fixture` = a folder under test/fixtures/lifecycle, or `top` for the repository's own fleet. */
@@ -95,6 +101,8 @@ export function project(fixture: string): Project {
       if (next === text) throw new Error(`edit of ${file} changed nothing (${String(from)})`);
       writeFileSync(f, next);
     },
+    inproc: (extra) => inprocOf(dir, simRoot, extra),
+    seed: (refs, opts, extra) => seedIn(dir, simRoot, refs, opts, extra),
   };
 }
 

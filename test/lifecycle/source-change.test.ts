@@ -3,38 +3,38 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ok, type Project, project } from './helpers.js';
+import { type Project, project } from './helpers.js';
 
 describe('rebuilt clone source', () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('fleet');
-    ok(p.run(['build', '--sim']));
+    await p.seed();
     // The template's feature changes: a converted template cannot run it, so it is re-created.
     appendFileSync(path.join(p.dir, 'features', 'base.sh'), 'echo v2\n');
-    const r = p.run(['build', '900', '--sim', '--allow-replace']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed(['900'], { allowReplace: true });
   });
 
-  it('by default the clones are reported as outdated and kept', () => {
-    const r = p.run(['build', '--sim', '--dry-run']);
-    expect(r.status, r.stderr).toBe(0);
+  it('by default the clones are reported as outdated and kept', async () => {
+    const plan = await (await p.inproc()).plan();
+    if (!plan.ok) throw new Error(plan.problems.join('; '));
+    expect(plan.problems).toEqual([]);
     for (const id of [103, 104, 105])
-      expect(r.stderr).toContain(`guest ${id} was cloned from 900 before 900 was rebuilt`);
-    expect(r.stdout).not.toMatch(/10[345]:exists/);
+      expect(plan.warnings.join('\n')).toContain(`guest ${id} was cloned from 900 before 900 was rebuilt`);
+    expect(plan.steps.map((s) => s.target).filter((t) => /10[345]:exists/.test(t))).toEqual([]);
   });
 
-  it("onSourceChange: 'replace' plans a replace, refused without --allow-replace, done with it", () => {
+  it("onSourceChange: 'replace' plans a replace, refused without --allow-replace, done with it", async () => {
     p.edit('phoenix.config.ts', /(name: 'worker',)/, "$1\n      onSourceChange: 'replace',");
-    const refused = p.run(['build', '--sim']);
-    expect(refused.status).not.toBe(0);
-    expect(refused.stdout + refused.stderr).toMatch(/replace guest 105/);
-    const r = p.run(['build', '--sim', '--allow-replace']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const refused = await (await p.inproc()).build();
+    expect(refused.ok).toBe(false);
+    expect(refused.problems.join('\n')).toMatch(/replace guest 105/);
+    await p.seed([], { allowReplace: true });
     const clones = p.calls().filter((c) => c.cmd === 'pct' && c.args[0] === 'clone' && c.args[2] === '105');
     expect(clones.length).toBe(2);
-    const again = p.run(['build', '--sim', '--dry-run']);
-    expect(again.stderr).not.toContain('guest 105 was cloned');
+    const again = await (await p.inproc()).plan();
+    if (!again.ok) throw new Error(again.problems.join('; '));
+    expect(again.warnings.join('\n')).not.toContain('guest 105 was cloned');
   });
 });
 
@@ -45,25 +45,28 @@ describe('lifecycle snapshots', () => {
       .split('\n')
       .filter((l) => l.startsWith('['))
       .sort();
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('fleet');
-    ok(p.run(['build', '104', '--sim']));
+    await p.seed(['104']);
   });
 
   it('are taken at their declared points', () => {
     expect(snaps(104)).toEqual(['[configured]', '[provisioned]']);
   });
 
-  it('one taken before the current features is stale and retaken (delete + snapshot); the earlier one stays', () => {
+  it('one taken before the current features is stale and retaken (delete + snapshot); the earlier one stays', async () => {
     appendFileSync(path.join(p.dir, 'features', 'docker.sh'), 'echo v2\n');
-    const plan = p.run(['build', '104', '--sim', '--dry-run']);
-    expect(plan.stdout).toMatch(
-      /lxc\/104:snapshot:provisioned\s+\[update\]\s+pct delsnapshot 104 provisioned; pct snapshot 104 provisioned/,
-    );
-    expect(plan.stdout).not.toMatch(/snapshot:configured/);
+    const plan = await (await p.inproc()).plan(['104']);
+    if (!plan.ok) throw new Error(plan.problems.join('; '));
+    expect(plan.steps.filter((s) => s.target === 'lxc/104:snapshot:provisioned')).toEqual([
+      expect.objectContaining({
+        action: 'update',
+        step: 'pct delsnapshot 104 provisioned; pct snapshot 104 provisioned',
+      }),
+    ]);
+    expect(plan.steps.map((s) => s.target).filter((t) => t.includes('snapshot:configured'))).toEqual([]);
     const before = p.calls().length;
-    const r = p.run(['build', '104', '--sim']);
-    expect(r.status, r.stderr).toBe(0);
+    await p.seed(['104']);
     const snapCalls = p
       .calls()
       .slice(before)

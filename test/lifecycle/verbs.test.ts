@@ -1,4 +1,5 @@
-// destroy, start/stop/restart and check-health through the real CLI on the simulator.
+// destroy, start/stop/restart and check-health through the real CLI on the simulator (the hosts
+// they act on are built in process, engine/inproc.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,10 +17,9 @@ function execRules(p: Project, rules: unknown[]) {
 
 describe('start / stop / restart', () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('fleet');
-    const r = p.run(['build', '--sim']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed();
   });
 
   it('stop stops dependents first (105 → 104 → 103) and says why it added them', () => {
@@ -45,7 +45,7 @@ describe('start / stop / restart', () => {
       'start 105',
     ]);
     for (const id of [103, 104, 105]) expect(status(p, id)).toBe('running');
-  });
+  }, 180_000); // four CLI runs, each with a health check retried four times
 
   it('--no-deps acts on the named guest only; a running guest is left alone', () => {
     const stop = p.run(['stop', '104', '--no-deps', '--force', '--sim']);
@@ -103,7 +103,7 @@ describe('start / stop / restart', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('103 ca is running already');
     for (const id of [103, 104, 105]) expect(status(p, id)).toBe('running');
-  });
+  }, 180_000); // four CLI runs, each with a health check retried four times
 
   it('build applied the declared boot settings (onboot, startup order)', () => {
     const main = (conf(p, 103) ?? '').split(/\n\[/)[0] ?? '';
@@ -145,14 +145,13 @@ describe('check-health and the health target', () => {
     expect(json.results).toEqual([expect.objectContaining({ vmid: 103, healthy: true })]);
   });
 
-  it('the next build passes the check, then provisions 104; a third build runs nothing', () => {
+  it('the next build passes the check, then provisions 104; a third build runs nothing', async () => {
     const r = p.run(['build', '--sim']);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/done\s+lxc\/103:health/);
     expect(r.stdout).toMatch(/done\s+lxc\/104:feature:docker/);
     const before = p.calls().length;
-    const again = p.run(['build', '--sim']);
-    expect(again.status).toBe(0);
+    await p.seed();
     const execs = p
       .calls()
       .slice(before)
@@ -170,10 +169,9 @@ describe('check-health and the health target', () => {
 
 describe('destroy', () => {
   let p: Project;
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('fleet');
-    const r = p.run(['build', '--sim']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed();
   });
 
   it('refuses a template that still has linked clones, naming them, and touches nothing', () => {
@@ -280,10 +278,9 @@ describe('destroy', () => {
 describe('VMs: power order, health through the guest agent, destroy', () => {
   let p: Project;
   const qmStatus = (id: number) => /status: (\w+)/.exec(p.sim('qm', ['status', String(id)]).stdout)?.[1];
-  beforeAll(() => {
+  beforeAll(async () => {
     p = project('vms');
-    const r = p.run(['build', '--sim']);
-    expect(r.status, r.stderr + r.stdout).toBe(0);
+    await p.seed();
   });
 
   it('stop and start follow dependsOn with qm', () => {

@@ -1,4 +1,4 @@
-// The bad-input corpus (issue #8, part 4): every broken config in test/fixtures/bad-input/ goes
+// The bad-input corpus: every broken config in test/fixtures/bad-input/ goes
 // through the real CLI — `check`, `build --sim` and `build --sim --dry-run` — and must
 //   * exit 2,
 //   * name the place (`file:line:column: path`) on stderr,
@@ -97,7 +97,7 @@ const CONFIGS: Record<string, string> = {
   '76-comments-only.ts': '76-comments-only.ts: the config has no default export',
   '77-import-missing-module.ts': '77-import-missing-module.ts:2:19: ',
   '78-binary-garbage.ts': '78-binary-garbage.ts:1:1: ',
-  // F11 / F5: a line break would add a line to the guest conf (a root hook) or a firewall rule.
+  // A line break would add a line to the guest conf (a root hook) or a firewall rule.
   '79-rawlxc-newline.ts': '79-rawlxc-newline.ts:23:16: guests.101.rawLxc.0: contains a line break',
   '80-firewall-comment-newline.ts':
     '80-firewall-comment-newline.ts:23:100: guests.101.firewall.rules.0.comment: contains a line break',

@@ -1,4 +1,4 @@
-// Concurrency (issue #8, part 3): two `phoenix build` against one host at once. The second must
+// Concurrency: two `phoenix build` against one host at once. The second must
 // wait or refuse with a message naming the first (its pid), and the host must never see the two
 // interleave: in the simulator's call log, no two mutating calls on one guest overlap in time,
 // and the refused build made no mutating call at all. Plus the host lock's edge cases: a lock

@@ -1,4 +1,4 @@
-// Half-made guests (issue #8, part 1): a `pct|qm create|clone` killed mid-task leaves the new
+// Half-made guests: a `pct|qm create|clone` killed mid-task leaves the new
 // guest under `lock: create|clone` (a CT clone's source under `lock: disk`), and Proxmox cleans
 // none of it up. A plain re-run must recover what Phoenix itself started — unlock, destroy the
 // half-made guest, create it again, and say so — but never a guest someone else was creating,

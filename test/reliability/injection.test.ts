@@ -1,4 +1,4 @@
-// Injection (issue #8, part 5): config values carrying shell metacharacters, newlines and quotes
+// Injection: config values carrying shell metacharacters, newlines and quotes
 // either are rejected by validation (names, snapshot names, bridges, tags...) or reach Proxmox as
 // literal argument elements (descriptions, feature and app arguments, mount paths) — checked on
 // the simulator's call log, which records each command's argv exactly as it arrived. Files
@@ -277,7 +277,7 @@ describe('files Phoenix writes cannot be given extra lines by a value', () => {
     expect(conf(b, 101)).not.toMatch(/^lxc\.hook/m);
   });
 
-  it('a firewall rule comment with a newline adds no rule (F5: refused by validation; the .fw writer refuses it too)', async () => {
+  it('a firewall rule comment with a newline adds no rule (refused by validation; the .fw writer refuses it too)', async () => {
     const b = await build(
       'firewall',
       CT(
@@ -296,7 +296,7 @@ describe('files Phoenix writes cannot be given extra lines by a value', () => {
     expect(fw.split('\n').filter((l) => /^(IN|OUT) /.test(l)).length).toBeLessThanOrEqual(1);
   });
 
-  it('rawLxc with a newline is refused, not silently dropped (F11)', async () => {
+  it('rawLxc with a newline is refused, not silently dropped', async () => {
     const b = await build('rawlxc', CT(`      rawLxc: ['lxc.mount.auto: sys:rw\\nmp9: /,mp=/host'],`));
     expect(b.run.status, b.run.stdout + b.run.stderr).toBe(2);
     expect(b.run.stderr).toContain('guests.101.rawLxc.0');

@@ -1,4 +1,4 @@
-// Secrets (issue #8, part 6): a cloud-init password and SSH keys never appear in anything Phoenix
+// Secrets: a cloud-init password and SSH keys never appear in anything Phoenix
 // prints or writes — stdout and stderr of every verb (plain and --json), plans, explain, status,
 // graph, error messages of a failed step, the event log and every other file under the project
 // (the config reads the secrets from the environment, so not even the config's bundle cache may
@@ -170,7 +170,7 @@ describe('secrets never leave Phoenix in what it prints or writes', () => {
 
   // src/cli/commands/check.ts redact() hides cloudInit.password only; `check --json` prints the
   // resolved cloudInit.sshKeys in full (the issue counts SSH keys among the secrets to redact).
-  it('no verb prints SSH key material (F12: check --json redacts cloudInit.sshKeys)', () => {
+  it('no verb prints SSH key material (check --json redacts cloudInit.sshKeys)', () => {
     expect(printed([KEY_MATERIAL])).toEqual([]);
   });
 
