@@ -12,7 +12,8 @@ import { Host } from '../../src/pve/host.js';
 import { type CommandResult, guestCleanEnv, LocalRunner, type RunOptions } from '../../src/pve/runner.js';
 import type { BuildEvent } from '../../src/runner/events.js';
 import { History } from '../../src/runner/history.js';
-import { execute } from '../../src/runner/scheduler.js';
+import { DEFAULT_TUNING, execute } from '../../src/runner/scheduler.js';
+import { sleeper } from '../../src/runner/types.js';
 import { main as simMain } from '../../src/sim/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -205,6 +206,9 @@ export function inproc(dir: string, simRoot: string, env: Record<string, string>
             history,
             emit,
             interrupt: { requested: false },
+            // What the CLI passes with PHOENIX_RETRY_BASE_MS=10 and the simulator at speed 0.
+            tuning: { ...DEFAULT_TUNING, retryBaseMs: 10 },
+            sleep: sleeper(0),
           })
         : undefined;
       const summary: Extract<BuildEvent, { type: 'summary' }> = {
