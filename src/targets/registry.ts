@@ -11,6 +11,7 @@ import { healthTarget } from './health.js';
 import { lxcConfigTarget } from './lxc-config.js';
 import { lxcIdmapTarget } from './lxc-idmap.js';
 import { lxcStorageTarget } from './lxc-storage.js';
+import { withNodeTarget } from './placement.js';
 import { appTarget, featureTarget, vmVolumesTarget } from './provision.js';
 import { runningTarget } from './running.js';
 import { snapshotTarget } from './snapshot.js';
@@ -107,7 +108,8 @@ function expandGuest(g: Guest, warnings: string[]): Target[] {
   // Lifecycle (issue 6): the declared health check gates the guest's dependents.
   const health = healthTarget(g, finals(out));
   if (health) out.push(health);
-  return out;
+  // Cluster (issue 15): the guest is moved to its declared node before anything else of it runs.
+  return withNodeTarget(g, out);
 }
 
 /** The targets of a guest nothing else of that guest waits for: "the guest is built". */
