@@ -14,24 +14,7 @@ import type { Result } from '../runner/types.js';
 import { type Engine, planFor, readState, resolveRefs, type StateRead, selection } from './engine.js';
 
 export interface Choice {
-  /**
- * A guest on a node the cluster reports offline cannot be checked (its storages are not listed):
- * its problems become notes, and the scheduler blocks its steps, naming the node, while the
- * other nodes' work runs.
- */
-function offlineNotes(engine: Engine, state: HostState, problems: string[], notes: string[]): string[] {
-  if (!state.offline?.size) return problems;
-  const kept: string[] = [];
-  for (const p of problems) {
-    const vmid = Number(/^guest (\d+):/.exec(p)?.[1]);
-    const node = Number.isNaN(vmid) ? undefined : guestNode({ config: engine.config, state }, vmid);
-    if (node && state.offline.has(node)) notes.push(`${p} (node ${node} is offline: its steps are blocked)`);
-    else kept.push(p);
-  }
-  return kept;
-}
-
-/** The targets to build, in dependency order. */
+  /** The targets to build, in dependency order. */
   selected: string[];
   /** Targets treated as stale whatever their state. */
   forced: Set<string>;
@@ -184,4 +167,21 @@ export async function planBuild(
     else problems.push(p);
   warnings.push(...sourceWarnings(engine.config, state, verdicts));
   return { ok: true, value: { read: read.value, state, verdicts, stale, steps, problems, notes, warnings } };
+}
+
+/**
+ * A guest on a node the cluster reports offline cannot be checked (its storages are not listed):
+ * its problems become notes, and the scheduler blocks its steps, naming the node, while the
+ * other nodes' work runs.
+ */
+function offlineNotes(engine: Engine, state: HostState, problems: string[], notes: string[]): string[] {
+  if (!state.offline?.size) return problems;
+  const kept: string[] = [];
+  for (const p of problems) {
+    const vmid = Number(/^guest (\d+):/.exec(p)?.[1]);
+    const node = Number.isNaN(vmid) ? undefined : guestNode({ config: engine.config, state }, vmid);
+    if (node && state.offline.has(node)) notes.push(`${p} (node ${node} is offline: its steps are blocked)`);
+    else kept.push(p);
+  }
+  return kept;
 }
