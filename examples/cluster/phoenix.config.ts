@@ -4,8 +4,9 @@
 //   phoenix build --sim --config examples/cluster/phoenix.config.ts --dry-run   # the plan, and why
 //   phoenix build --sim --config examples/cluster/phoenix.config.ts
 //
-// - 102 clones template 900 (on pve1, local LVM-thin storage) onto pve2: Proxmox's `--target`
-//   needs shared storage, so Phoenix clones on pve1 and migrates the new CT to pve2.
+// - 102 clones template 900 (on pve1, local ZFS storage) onto pve2: Proxmox's `--target` needs
+//   shared storage, so Phoenix clones on pve1 and migrates the new CT to pve2 — a full clone, as a
+//   linked clone on ZFS names its base volume and cannot migrate (on LVM-thin it could).
 // - 103 clones template 901 (on pve1, shared Ceph RBD storage) onto pve3 with `pct clone --target pve3`.
 // - Changing a guest's `node` later migrates it (`pct migrate`, `qm migrate`); it is never
 //   destroyed and re-created. To clone without a migration, declare a template on each node.
@@ -20,6 +21,7 @@ export default defineConfig({
     // Per node: every node has its own `local` and `local-lvm`.
     local: { type: 'dir', content: ['vztmpl', 'iso', 'import', 'snippets', 'backup'], path: '/var/lib/vz' },
     'local-lvm': { type: 'lvmthin', content: ['rootdir', 'images'] },
+    'local-zfs': { type: 'zfspool', content: ['rootdir', 'images'], pool: 'rpool/data' },
     // Shared: one copy seen by every node (pve-storage marks rbd storages shared in any case), and
     // one where Proxmox can make linked clones of containers (it cannot on nfs or dir).
     'ceph-rbd': { type: 'rbd', content: ['rootdir', 'images'], shared: true },
@@ -30,7 +32,7 @@ export default defineConfig({
       node: 'pve1',
       template: true,
       ostemplate: ubuntu,
-      rootfs: { storage: 'local-lvm', sizeGb: 4 },
+      rootfs: { storage: 'local-zfs', sizeGb: 4 },
       net: [{ bridge: 'vmbr0', ip: 'dhcp' }],
     }),
     901: lxc({

@@ -42,13 +42,12 @@ export function storageFacts(state: HostState): Map<string, StorageFacts> {
   for (const [node, storages] of state.storages) {
     for (const s of storages.values()) {
       if (!s.enabled) continue;
-      const flagged = (s as { shared?: boolean | number }).shared;
       let f = out.get(s.id);
       if (!f) {
         f = { type: s.type, shared: false, nodes: new Set() };
         out.set(s.id, f);
       }
-      f.shared ||= flagged === true || flagged === 1 || ALWAYS_SHARED.has(s.type);
+      f.shared ||= s.shared === true || ALWAYS_SHARED.has(s.type);
       f.nodes.add(node);
     }
   }
@@ -421,12 +420,11 @@ export function describeMigration(vmid: Vmid, m: Migration): string {
 /**
  * The host a command must run on: `pct`/`qm` act only on guests whose config is on the node they
  * run on (pve-container/qemu-server CLIs call the API with `node => nodename()`), so a clone runs
- * on its source's node and a migration on the guest's current node. Uses the cluster host's
- * `on(node)` when the step host has one; a single-node host is every node.
+ * on its source's node and a migration on the guest's current node. A host without `on` (one
+ * node, a test's host) is every node.
  */
 export function hostOn(ctx: StepContext, node: string): StepHost {
-  const on = (ctx.host as StepHost & { on?: (node: string) => StepHost }).on;
-  return typeof on === 'function' ? on.call(ctx.host, node) : ctx.host;
+  return ctx.host.on?.(node) ?? ctx.host;
 }
 
 /** The step context with its commands sent to `node`. */

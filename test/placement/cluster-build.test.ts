@@ -1,6 +1,6 @@
 // The example 3-node cluster built through the real CLI on a fresh simulated cluster: the
-// cross-node clones are made the way Proxmox allows (a migration after a clone of a local
-// template, `--target` for a shared one), a no-op rebuild changes nothing, and moving a guest to
+// cross-node clones are made the way Proxmox allows (a full clone and a migration from a local
+// ZFS template, `--target` from a shared one), a no-op rebuild changes nothing, and moving a guest to
 // another node migrates it: same disk, same stamps, nothing destroyed.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,10 +59,10 @@ describe('the example 3-node cluster', { timeout: 600_000 }, () => {
     expect(c.conf('pve2', 'qemu-server', 104)).toBeDefined();
 
     const calls = c.calls();
-    // Local LVM-thin template: a linked clone on pve1 (it can migrate), then the migration.
+    // Local ZFS template: a full clone on pve1 (a linked one could not migrate), then the migration.
     const clone102 = calls.find((x) => /^pct clone 900 102 /.test(x));
-    expect(clone102).toBeDefined();
-    expect(clone102).not.toMatch(/--target|--full/);
+    expect(clone102).toMatch(/ --full /);
+    expect(clone102).not.toMatch(/--target/);
     expect(calls).toContain('pct migrate 102 pve2');
     // Shared template: straight onto pve3.
     expect(calls.find((x) => /^pct clone 901 103 /.test(x))).toMatch(/--target pve3/);
@@ -76,33 +76,45 @@ describe('the example 3-node cluster', { timeout: 600_000 }, () => {
       .slice(before)
       .filter((x) => /^(pct|qm) (clone|create|migrate|destroy|set) /.test(x));
     expect(changed).toEqual([]);
+    expect(again.out).toMatch(/\b0 of \d+ targets stale/);
   });
 
-  it('moves a running guest whose node changed by migration: same disk, same stamps, nothing destroyed', () => {
+  it('moves running guests whose node changed by migration: same disks, same stamps, nothing destroyed', () => {
     const c = cluster();
-    expect(c.run(['build', '--sim', '--config', 'phoenix.config.ts']).status).toBe(0);
-    const was = mainSection(c.conf('pve1', 'lxc', 101));
+    const built = c.run(['build', '101', '104', '--sim', '--config', 'phoenix.config.ts']);
+    expect(built.status, built.out).toBe(0);
+    const ct = mainSection(c.conf('pve1', 'lxc', 101));
+    const vm = mainSection(c.conf('pve2', 'qemu-server', 104));
     const file = path.join(c.dir, 'phoenix.config.ts');
     const text = readFileSync(file, 'utf8');
-    const moved = text.replace(/name: 'dns',\n {6}node: 'pve1'/, "name: 'dns',\n      node: 'pve3'");
-    expect(moved).not.toBe(text);
+    const moved = text
+      .replace(/name: 'dns',\n {6}node: 'pve1'/, "name: 'dns',\n      node: 'pve3'")
+      .replace(/name: 'db',\n {6}node: 'pve2'/, "name: 'db',\n      node: 'pve3'");
+    expect(moved.match(/node: 'pve3'/g)?.length).toBe(4);
     writeFileSync(file, moved);
 
-    const dry = c.run(['build', '--sim', '--config', 'phoenix.config.ts', '--dry-run']);
+    const dry = c.run(['build', '101', '104', '--sim', '--config', 'phoenix.config.ts', '--dry-run']);
     expect(dry.out).toContain('migrate 101 pve1 → pve3 (restart: pct migrate 101 pve3 --restart)');
+    expect(dry.out).toContain(
+      'migrate 104 pve2 → pve3 (online: qm migrate 104 pve3 --online --with-local-disks)',
+    );
 
     const before = c.calls().length;
-    const r = c.run(['build', '--sim', '--config', 'phoenix.config.ts']);
+    const r = c.run(['build', '101', '104', '--sim', '--config', 'phoenix.config.ts']);
     expect(r.status, r.out).toBe(0);
     const calls = c.calls().slice(before);
     expect(calls).toContain('pct migrate 101 pve3 --restart');
+    expect(calls).toContain('qm migrate 104 pve3 --online --with-local-disks');
     expect(calls.filter((x) => /destroy|create|clone/.test(x))).toEqual([]);
     expect(c.conf('pve1', 'lxc', 101)).toBeUndefined();
-    const now = mainSection(c.conf('pve3', 'lxc', 101));
-    const line = (conf: string, key: string) => conf.split('\n').find((l) => l.startsWith(`${key}:`));
-    expect(line(now, 'rootfs')).toBe(line(was, 'rootfs'));
-    const stamps = (conf: string) => conf.split('\n').filter((l) => l.startsWith('#'));
-    expect(stamps(now)).toEqual(stamps(was));
-    expect(stamps(now).length).toBeGreaterThan(0);
+    expect(c.conf('pve2', 'qemu-server', 104)).toBeUndefined();
+    // The whole main section moved as it was: disks (rootfs, scsi0) and the stamps in the description.
+    expect(mainSection(c.conf('pve3', 'lxc', 101))).toBe(ct);
+    expect(mainSection(c.conf('pve3', 'qemu-server', 104))).toBe(vm);
+    expect(ct).toMatch(/^rootfs: local-lvm:vm-101-disk-0/m);
+    expect(ct).toMatch(/^#phoenix%3Astamps/m);
+
+    const again = c.run(['build', '101', '104', '--sim', '--config', 'phoenix.config.ts']);
+    expect(again.out).toMatch(/\b0 of \d+ targets stale/);
   });
 });

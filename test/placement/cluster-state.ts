@@ -10,7 +10,7 @@ export const NODES = ['pve1', 'pve2', 'pve3'];
 
 function storage(id: string, type: string, shared: boolean): StorageState {
   // `shared` as `/cluster/resources` reports it (pve-manager PVE/API2Tools.pm:133).
-  return { id, type, content: ['images', 'rootdir'], enabled: true, active: true, shared } as StorageState;
+  return { id, type, content: ['images', 'rootdir'], enabled: true, active: true, shared };
 }
 
 export function clusterState(): HostState {
