@@ -288,3 +288,16 @@ export function unlockGuest(ctx: Ctx, kind: GuestKind, vmid: number): void {
     ctx.host.writeConf(kind, vmid, conf);
   });
 }
+
+/**
+ * `create_and_lock_config`: under a 5 s config flock, refuses a VMID used anywhere in the cluster
+ * and writes a config holding only `lock: create` (pve-guest-common src/PVE/AbstractConfig.pm:254).
+ */
+export function createAndLockConfig(ctx: Ctx, kind: GuestKind, vmid: number): void {
+  ctx.host.withConfigLock(kind, vmid, 5, () => {
+    ctx.host.checkVmidUnused(vmid);
+    const conf = emptyConf();
+    conf.main.props.lock = 'create';
+    ctx.host.writeConf(kind, vmid, conf);
+  });
+}

@@ -22,7 +22,7 @@ import {
 import { type Params, paramNum, paramStr } from './args.js';
 import { cloneTarget } from './clone-target.js';
 import { isSharedStorage } from './cluster.js';
-import { removeDestroyed, snapshotCommands, unlockGuest } from './common.js';
+import { createAndLockConfig, removeDestroyed, snapshotCommands, unlockGuest } from './common.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
 import { execInGuest, guestFsOf } from './exec.js';
@@ -222,12 +222,7 @@ export function pctCreate(ctx: Ctx, p: Params): void {
   const unprivileged = str(p, 'unprivileged') === undefined ? '1' : str(p, 'unprivileged')!;
 
   // create_and_lock_config: 5 s flock, config with only `lock: create`.
-  ctx.host.withConfigLock('lxc', vmid, 5, () => {
-    ctx.host.checkVmidUnused(vmid);
-    const conf = emptyConf();
-    conf.main.props.lock = 'create';
-    ctx.host.writeConf('lxc', vmid, conf);
-  });
+  createAndLockConfig(ctx, 'lxc', vmid);
 
   const allocated: string[] = [];
   ctx.task(true, () => {
@@ -304,12 +299,7 @@ export function pctClone(ctx: Ctx, p: Params): void {
   };
 
   try {
-    ctx.host.withConfigLock('lxc', newid, 5, () => {
-      ctx.host.checkVmidUnused(newid);
-      const conf = emptyConf();
-      conf.main.props.lock = 'create';
-      ctx.host.writeConf('lxc', newid, conf);
-    });
+    createAndLockConfig(ctx, 'lxc', newid);
   } catch (e) {
     removeSourceLock();
     throw e;

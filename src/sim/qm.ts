@@ -22,7 +22,7 @@ import { looksLikeCryptHash, sha256Crypt } from '../pve/format/sha-crypt.js';
 import { type Params, paramNum, paramStr } from './args.js';
 import { cloneTarget } from './clone-target.js';
 import { isSharedStorage } from './cluster.js';
-import { removeDestroyed, snapshotCommands, unlockGuest } from './common.js';
+import { createAndLockConfig, removeDestroyed, snapshotCommands, unlockGuest } from './common.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
 import { execInGuest } from './exec.js';
@@ -346,12 +346,7 @@ export function qmCreate(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
   checkImportSources(ctx, p);
   try {
-    ctx.host.withConfigLock('qemu', vmid, 5, () => {
-      ctx.host.checkVmidUnused(vmid);
-      const conf = emptyConf();
-      conf.main.props.lock = 'create';
-      ctx.host.writeConf('qemu', vmid, conf);
-    });
+    createAndLockConfig(ctx, 'qemu', vmid);
   } catch (e) {
     throw new PveDie(`unable to create VM ${vmid} - ${(e as Error).message}`);
   }

@@ -237,6 +237,30 @@ describe('the node a command runs on', () => {
     expect(last).toMatchObject({ cmd: 'pct', args: ['list'], exit: 0, node: 'pve2' });
   });
 
+  it('snapshots, rollback, unlock and destroy act on the guest of the node they run on', () => {
+    const c = cluster();
+    ct(c, 'pve2', 100, 'local-zfs');
+    vm(c, 'pve2', 200, 'local-zfs');
+    for (const [cmd, id] of [
+      ['pct', '100'],
+      ['qm', '200'],
+    ] as const) {
+      expect(c.on('pve1', cmd, 'snapshot', id, 'before').code).toBe(255);
+      c.ok('pve2', cmd, 'snapshot', id, 'before');
+      expect(c.ok('pve2', cmd, 'listsnapshot', id)).toContain('before');
+      c.ok('pve2', cmd, 'rollback', id, 'before', '--start');
+      expect(c.ok('pve2', cmd, 'status', id)).toBe('status: running\n');
+      c.ok('pve2', cmd, 'stop', id);
+      c.ok('pve2', cmd, 'delsnapshot', id, 'before');
+    }
+    expect(c.on('pve2', 'pct', 'unlock', '100').err).toBe('no lock found trying to remove any lock\n');
+    c.ok('pve2', 'qm', 'unlock', '200');
+    c.ok('pve2', 'pct', 'destroy', '100', '--purge');
+    c.ok('pve2', 'qm', 'destroy', '200');
+    expect(c.conf('pve2', 'lxc', 100)).toBeUndefined();
+    expect(c.volumes('pve2', 'local-zfs')).toEqual([]);
+  });
+
   it('a node that is not in the cluster fails loudly', () => {
     const c = cluster();
     expect(c.on('pve9', 'pct', 'list')).toMatchObject({ code: 70 });
