@@ -180,8 +180,10 @@ function offlineNotes(engine: Engine, state: HostState, problems: string[], note
   for (const p of problems) {
     const vmid = Number(/^guest (\d+):/.exec(p)?.[1]);
     const node = Number.isNaN(vmid) ? undefined : guestNode({ config: engine.config, state }, vmid);
-    if (node && state.offline.has(node)) notes.push(`${p} (node ${node} is offline: its steps are blocked)`);
-    else kept.push(p);
+    const note = `${p} (node ${node} is offline: its steps are blocked)`;
+    if (node && state.offline.has(node)) {
+      if (!notes.includes(note)) notes.push(note);
+    } else kept.push(p);
   }
   return kept;
 }

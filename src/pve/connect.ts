@@ -75,7 +75,7 @@ function connectCluster(
   let settings: SshSettings | undefined;
   for (const [node, url] of Object.entries(nodes)) {
     if (usesSim(choice)) {
-      runners.set(node, simRunner(env.simRoot, {}, node, calls));
+      runners.set(node, simRunner(env.simRoot, {}, undefined, node, calls));
       continue;
     }
     if (url === '' || url === 'local') {

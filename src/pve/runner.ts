@@ -402,12 +402,13 @@ export function simNodePath(root: string, node: string, hostPath: string): strin
 export function simRunner(
   simRoot: string,
   extraEnv: Record<string, string> = {},
+  /** Another build of the simulator's commands (PHOENIX_SIM_BIN, testing a fix). */
+  simBin?: string,
   node?: string,
   calls?: CallCounter,
 ): LocalRunner {
   const root = path.resolve(simRoot);
-  // PHOENIX_SIM_BIN points at another build of the simulator's commands (testing a fix).
-  const binDir = process.env.PHOENIX_SIM_BIN ?? path.join(packageRoot(), 'bin', 'sim');
+  const binDir = simBin ?? process.env.PHOENIX_SIM_BIN ?? path.join(packageRoot(), 'bin', 'sim');
   const env: Record<string, string> = {
     PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
     PHOENIX_SIM_ROOT: root,

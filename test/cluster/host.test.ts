@@ -73,7 +73,7 @@ describe('cluster state read', () => {
           calls,
         ),
       ],
-      ['pve', simRunner(root, {}, undefined, calls)],
+      ['pve', simRunner(root, {}, undefined, undefined, calls)],
     ]);
     const h = new Host(runners.get('pve1')!, runners);
     const r = await h.readState({ nodes: ['pve'], listContent: [] });
