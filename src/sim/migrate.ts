@@ -79,9 +79,16 @@ function checkOnTarget(r: Run, sid: string): void {
   r.there.storage.get(sid);
 }
 
-/** The linked-clone base of a volume (`parse_volname`'s `$basename`), if any. */
+/**
+ * The linked-clone base of a volume as `parse_volname` reports it (`$basename`), if any. Only
+ * storages whose volume names carry the base report one (dir-like `base-100-disk-0/vm-101-…`,
+ * ZFS): LVM-thin returns undef even for a linked clone (pve-storage
+ * src/PVE/Storage/LvmThinPlugin.pm:59-69), so migration does not refuse it.
+ */
 function baseOf(r: Run, volid: string): string | undefined {
   const vol = r.ctx.storage.volume(volid);
+  const sid = splitVolid(volid)?.sid;
+  if (sid && ['lvmthin', 'lvm'].includes(r.ctx.storage.get(sid).type)) return undefined;
   return vol?.linkedFrom?.split('/').pop();
 }
 

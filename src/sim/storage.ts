@@ -373,7 +373,11 @@ export class Storage {
             vol.format === 'subvol' ? 'raw' : vol.format,
           )
         : v.volname;
-      reg.volumes[free] = { ...vol };
+      // storage_migrate streams the data (volume_export | volume_import, pve-storage
+      // src/PVE/Storage.pm:917): the copy on the target is a volume of its own, never a linked
+      // clone of a base that only exists on the source node.
+      const { linkedFrom: _base, ...copy } = vol;
+      reg.volumes[free] = copy;
       return free;
     });
     return `${v.sid}:${name}`;

@@ -472,6 +472,20 @@ describe('migrations', () => {
     expect(c.conf('pve2', 'lxc', 101)).toBeUndefined();
   });
 
+  it('pct migrate moves a linked clone on LVM-thin: the volume name carries no base, the copy stands alone', () => {
+    const c = cluster();
+    ct(c, 'pve1', 900, 'local-lvm');
+    c.ok('pve1', 'pct', 'template', '900');
+    c.ok('pve1', 'pct', 'clone', '900', '101');
+    const out = c.ok('pve1', 'pct', 'migrate', '101', 'pve2');
+    expect(out).toContain("found local volume 'local-lvm:vm-101-disk-0'");
+    expect(c.conf('pve1', 'lxc', 101)).toBeUndefined();
+    expect(c.conf('pve2', 'lxc', 101)).toContain('rootfs: local-lvm:vm-101-disk-0');
+    // The template's base volume stays on pve1; the migrated copy needs nothing of it.
+    c.ok('pve1', 'pct', 'destroy', '900');
+    c.ok('pve2', 'pct', 'start', '101');
+  });
+
   it('pct migrate refuses a target that is this node, unknown or down', () => {
     const c = cluster();
     ct(c, 'pve1', 100);
