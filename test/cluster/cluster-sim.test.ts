@@ -5,11 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as sim from '../../src/sim/init.js';
 import { project } from '../engine/helpers.js';
-
-// The multi-node simulator (initSimCluster, simulated node down) comes from another branch.
-const ready = 'initSimCluster' in sim;
 
 const CONFIG = `import { defineConfig, lxc } from 'phoenix-pve';
 const ct = (name: string, node: 'pve1' | 'pve2' | 'pve3', extra = {}) =>
@@ -45,7 +41,7 @@ type Summary = {
 const summaryOf = (events: Array<Record<string, unknown>>) =>
   events.find((e) => e.type === 'summary') as Summary | undefined;
 
-describe.skipIf(!ready)('three-node simulated cluster', () => {
+describe('three-node simulated cluster', () => {
   it('builds guests on every node, each on its own node; a no-op rebuild costs what one node costs', () => {
     const p = threeNodes();
     const first = p.events(['build', '--sim']);
