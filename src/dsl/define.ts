@@ -29,14 +29,20 @@ import type {
 } from './model.js';
 
 /** Fields shared by containers and VMs, as written in a config. */
-export interface GuestSpec<Id = Vmid, F extends string = string> {
+/**
+ * The names a guest's `node` may take: the declared `nodes`, or any name when the config declares
+ * none (a single node: the top-level `node`).
+ */
+export type NodeName<N extends string> = [N] extends [never] ? string : N;
+
+export interface GuestSpec<Id = Vmid, F extends string = string, N extends string = string> {
   /** Hostname (LXC) or VM name. A DNS name: letters, digits, `-` and `.`; no underscores. */
   name: string;
   /** Proxmox "Notes". Phoenix keeps its build stamps in a marked block of it; your text stays. */
   description?: string;
   tags?: string[];
-  /** Cluster node; default: the config's `node`. */
-  node?: string;
+  /** Cluster node (a name declared in `nodes`); default: the first declared node, else the config's `node`. */
+  node?: N;
   /** CPU cores. Default: inherited from `cloneFrom`, else 1. */
   cores?: number;
   /** Memory in MiB. Default: inherited from `cloneFrom`, else 512. */
@@ -111,8 +117,12 @@ export interface ZfsVolumeSpec<S extends string = string> {
   path: string;
 }
 
-export interface LxcSpec<Id = Vmid, F extends string = string, S extends string = string>
-  extends GuestSpec<Id, F> {
+export interface LxcSpec<
+  Id = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+> extends GuestSpec<Id, F, N> {
   /** OS template volume (`local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst`). Required unless cloned. */
   ostemplate?: string;
   /** Fixed at creation. Default: inherited from `cloneFrom` (must match it), else true. */
@@ -140,8 +150,12 @@ export interface LxcSpec<Id = Vmid, F extends string = string, S extends string 
   zfsVolumes?: ZfsVolumeSpec<S>[];
 }
 
-export interface VmSpec<Id = Vmid, F extends string = string, S extends string = string>
-  extends GuestSpec<Id, F> {
+export interface VmSpec<
+  Id = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+> extends GuestSpec<Id, F, N> {
   /** Cloud image imported as the boot disk (`local:import/noble-server-cloudimg-amd64.qcow2`). Required unless cloned. */
   image?: string;
   /** Storage of the boot disk and cloud-init drive. Required unless cloned. */
@@ -167,22 +181,38 @@ export const GUEST_DECL = Symbol.for('phoenix-pve.guest');
  * A declared container. Calling it returns its spec; the parameters exist for the type checker
  * only (they carry the ids, features and storages the spec may reference).
  */
-export interface LxcDecl<Id = Vmid, F extends string = string, S extends string = string> {
-  (guest?: Id, feature?: F, storage?: S): LxcSpec;
+export interface LxcDecl<
+  Id = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+> {
+  (guest?: Id, feature?: F, storage?: S, node?: N): LxcSpec;
   readonly kind: 'lxc';
   readonly spec: LxcSpec;
 }
 
 /** A declared VM; see {@link LxcDecl}. */
-export interface VmDecl<Id = Vmid, F extends string = string, S extends string = string> {
-  (guest?: Id, feature?: F, storage?: S): VmSpec;
+export interface VmDecl<
+  Id = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+> {
+  (guest?: Id, feature?: F, storage?: S, node?: N): VmSpec;
   readonly kind: 'vm';
   readonly spec: VmSpec;
 }
 
-export type GuestDecl<Id = Vmid, F extends string = string, S extends string = string> =
-  | LxcDecl<Id, F, S>
-  | VmDecl<Id, F, S>;
+export type GuestDecl<
+  Id = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+> = LxcDecl<Id, F, S, N> | VmDecl<Id, F, S, N>;
+
+/** A storage as declared: `nodes` names declared cluster nodes. */
+export type StorageSpec<N extends string = string> = Omit<StorageDecl, 'nodes'> & { nodes?: NodeName<N>[] };
 
 /** Keys of `guests` as VMIDs (`'103'` and `103` both mean 103). */
 export type IdOf<K> = K extends number ? K : K extends `${infer N extends number}` ? N : never;
@@ -191,24 +221,31 @@ export interface ConfigSpec<
   K extends PropertyKey = Vmid,
   F extends string = string,
   S extends string = string,
+  N extends string = string,
 > {
-  /** Proxmox node the guests live on. Default `'pve'`. */
+  /** Proxmox node the guests live on, for a single node. Default `'pve'`. Excludes `nodes`. */
   node?: string;
+  /**
+   * The cluster's nodes, by Proxmox node name, and how Phoenix reaches each: `ssh://root@pve1[:port]`,
+   * or `'local'` (this machine; the simulator with `--sim`). Guests name theirs in `node`; default
+   * the first one. The cluster's state is read once, from the first node that answers.
+   */
+  nodes?: Record<N, string>;
   /** Storages the config uses, by Proxmox storage id. Phoenix checks them; it never creates storages. */
-  storages?: Record<S, StorageDecl>;
+  storages?: Record<S, StorageSpec<NoInfer<N>>>;
   /** Provisioning scripts, by name. */
   features?: Record<F, FeatureDecl>;
   /**
    * Containers and VMs, keyed by VMID (100–999999999, unique across both kinds). `NoInfer`: the
    * ids come from the keys, feature and storage names from `features`/`storages`, never from a use.
    */
-  guests: Record<K, GuestDecl<NoInfer<IdOf<K>>, NoInfer<F>, NoInfer<S>>>;
+  guests: Record<K, GuestDecl<NoInfer<IdOf<K>>, NoInfer<F>, NoInfer<S>, NoInfer<NodeName<N>>>>;
   /** Data Phoenix carries but does not act on. */
   meta?: Record<string, unknown>;
 }
 
 /** What `defineConfig` returns: the spec as written, for the loader to validate. */
-export type PhoenixConfig = ConfigSpec<PropertyKey, string, string>;
+export type PhoenixConfig = ConfigSpec<PropertyKey, string, string, string>;
 
 function declare<T extends LxcSpec | VmSpec>(kind: 'lxc' | 'vm', spec: T) {
   const decl = () => spec;
@@ -219,26 +256,35 @@ function declare<T extends LxcSpec | VmSpec>(kind: 'lxc' | 'vm', spec: T) {
 }
 
 /** Declare an LXC container. Its VMID is its key in `guests`. */
-export function lxc<Id extends Vmid = Vmid, F extends string = string, S extends string = string>(
-  spec: LxcSpec<NoInfer<Id>, NoInfer<F>, NoInfer<S>>,
-): LxcDecl<Id, F, S> {
-  return declare('lxc', spec as LxcSpec) as unknown as LxcDecl<Id, F, S>;
+export function lxc<
+  Id extends Vmid = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+>(spec: LxcSpec<NoInfer<Id>, NoInfer<F>, NoInfer<S>, NoInfer<N>>): LxcDecl<Id, F, S, N> {
+  return declare('lxc', spec as LxcSpec) as unknown as LxcDecl<Id, F, S, N>;
 }
 
 /** Declare a QEMU VM. Its VMID is its key in `guests`. */
-export function vm<Id extends Vmid = Vmid, F extends string = string, S extends string = string>(
-  spec: VmSpec<NoInfer<Id>, NoInfer<F>, NoInfer<S>>,
-): VmDecl<Id, F, S> {
-  return declare('vm', spec as VmSpec) as unknown as VmDecl<Id, F, S>;
+export function vm<
+  Id extends Vmid = Vmid,
+  F extends string = string,
+  S extends string = string,
+  N extends string = string,
+>(spec: VmSpec<NoInfer<Id>, NoInfer<F>, NoInfer<S>, NoInfer<N>>): VmDecl<Id, F, S, N> {
+  return declare('vm', spec as VmSpec) as unknown as VmDecl<Id, F, S, N>;
 }
 
 /**
  * The config. An identity function whose job is the types: `cloneFrom`/`dependsOn` accept only
  * declared guest ids, `features` only declared feature names, storage fields only declared storages.
  */
-export function defineConfig<K extends PropertyKey, F extends string = never, S extends string = never>(
-  config: ConfigSpec<K, F, S>,
-): PhoenixConfig {
+export function defineConfig<
+  K extends PropertyKey,
+  F extends string = never,
+  S extends string = never,
+  N extends string = never,
+>(config: ConfigSpec<K, F, S, N>): PhoenixConfig {
   return config as unknown as PhoenixConfig;
 }
 

@@ -21,6 +21,13 @@ export interface StorageDecl {
   pool?: string;
   /** For `dir`/`nfs`: the mount path on the host. */
   path?: string;
+  /**
+   * Cluster nodes the storage is available on (storage.cfg `nodes a,b`). Default: every node.
+   * Phoenix checks guests against it and against the host's storage.cfg; it never edits storage.cfg.
+   */
+  nodes?: string[];
+  /** One copy seen by every node (storage.cfg `shared 1`: NFS, Ceph...): guests on it can move between nodes. */
+  shared?: boolean;
 }
 
 /** A provisioning script run inside guests, in declaration order of the guest's `features` list. */
@@ -249,7 +256,13 @@ export type Guest = LxcGuest | VmGuest;
 export interface Config {
   /** Absolute path of the config file; scripts are resolved relative to its folder. */
   file: string;
+  /** The default node: the first declared in `nodes`, else the top-level `node`, else `pve`. */
   node: string;
+  /**
+   * Declared cluster nodes → how to reach each (`ssh://root@pve1[:port]`, or `local` for this
+   * machine / the simulator). Empty: a single node, `node`, reached as the command line says.
+   */
+  nodes?: Record<string, string>;
   storages: Record<string, StorageDecl>;
   features: Record<string, FeatureDecl>;
   /** Keyed by VMID, in ascending VMID order (JavaScript orders integer keys; source order is lost). */

@@ -20,7 +20,9 @@ const gp = (g: Guest, ...rest: (string | number)[]) => ['guests', g.vmid, ...res
 
 export function checkSemantics(config: Config, parsed: ParsedGuest[], r: Reader): void {
   const explicit = new Map(parsed.map((p) => [p.vmid, p.spec]));
+  checkStorageNodes(config, r);
   for (const g of config.guests.values()) {
+    checkNode(g, config, explicit.get(g.vmid)?.node !== undefined, r);
     checkNames(g, r);
     checkFeatures(g, config, r);
     checkStorages(g, config, r);
@@ -62,14 +64,59 @@ function checkFeatures(g: Guest, config: Config, r: Reader): void {
   });
 }
 
+/** Declared node names, for messages: `pve1, pve2, pve3`. */
+const declaredNodes = (config: Config) => Object.keys(config.nodes ?? {});
+
+/** A guest's `node` is one of the declared `nodes` (a single-node config takes any name). */
+function checkNode(g: Guest, config: Config, written: boolean, r: Reader): void {
+  const names = declaredNodes(config);
+  if (!names.length || !g.node || names.includes(g.node) || !written) return;
+  const near = closest(g.node, names);
+  r.problem(
+    gp(g, 'node'),
+    `node '${g.node}' is not declared (declared: ${names.join(', ')})`,
+    near ? `did you mean '${near}'?` : `declare it under nodes: { ${g.node}: 'ssh://root@${g.node}' }`,
+  );
+}
+
+function checkStorageNodes(config: Config, r: Reader): void {
+  const names = declaredNodes(config);
+  for (const [id, s] of Object.entries(config.storages)) {
+    s.nodes?.forEach((n, i) => {
+      if (names.length && !names.includes(n))
+        r.problem(
+          ['storages', id, 'nodes', i].join('.'),
+          `node '${n}' is not declared (declared: ${names.join(', ')})`,
+          'list declared nodes only, as storage.cfg `nodes` does',
+        );
+    });
+  }
+}
+
+/**
+ * A storage limited to some nodes (storage.cfg `nodes`) cannot hold a guest on another node:
+ * Proxmox refuses to allocate there (pve-storage src/PVE/Storage.pm `storage_check_node`).
+ */
+function storageOnNode(path: string, id: string, s: StorageDecl, g: Guest, r: Reader): void {
+  if (!g.node || !s.nodes || s.nodes.includes(g.node)) return;
+  const on = s.nodes.join(' or ');
+  r.problem(
+    path,
+    `storage '${id}' is not available on node '${g.node}' (its nodes: ${s.nodes.join(', ')})`,
+    `use a storage available on ${g.node} (or a shared one), or move the guest to ${on}`,
+  );
+}
+
 function storageRef(
   path: string,
   id: string,
   need: readonly string[],
   config: Config,
   r: Reader,
+  g?: Guest,
 ): StorageDecl | undefined {
   const s = config.storages[id];
+  if (s && g) storageOnNode(path, id, s, g, r);
   if (!s) {
     const near = closest(id, Object.keys(config.storages));
     r.problem(
@@ -103,18 +150,18 @@ function sameStorageAsSource(g: Guest, config: Config, r: Reader): void {
 function checkStorages(g: Guest, config: Config, r: Reader): void {
   sameStorageAsSource(g, config, r);
   if (g.kind === 'lxc') {
-    if (g.rootfs.storage) storageRef(gp(g, 'rootfs', 'storage'), g.rootfs.storage, ['rootdir'], config, r);
+    if (g.rootfs.storage) storageRef(gp(g, 'rootfs', 'storage'), g.rootfs.storage, ['rootdir'], config, r, g);
     g.zfsVolumes.forEach((v, i) => {
-      storageRef(gp(g, 'zfsVolumes', i, 'storage'), v.storage, ['rootdir'], config, r);
+      storageRef(gp(g, 'zfsVolumes', i, 'storage'), v.storage, ['rootdir'], config, r, g);
     });
     const tmpl = g.ostemplate && volumeStorage(g.ostemplate);
-    if (tmpl) storageRef(gp(g, 'ostemplate'), tmpl, ['vztmpl'], config, r);
+    if (tmpl) storageRef(gp(g, 'ostemplate'), tmpl, ['vztmpl'], config, r, g);
   } else {
-    if (g.storage) storageRef(gp(g, 'storage'), g.storage, ['images'], config, r);
+    if (g.storage) storageRef(gp(g, 'storage'), g.storage, ['images'], config, r, g);
     const bad = g.image ? cloudImageProblem(g.image) : undefined;
     if (bad) r.problem(gp(g, 'image'), bad.message, bad.fix);
     const img = g.image && volumeStorage(g.image);
-    if (img && !bad) storageRef(gp(g, 'image'), img, ['import'], config, r);
+    if (img && !bad) storageRef(gp(g, 'image'), img, ['import'], config, r, g);
   }
 }
 

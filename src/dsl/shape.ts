@@ -42,6 +42,8 @@ export interface ParsedGuest<K extends 'lxc' | 'vm' = 'lxc' | 'vm'> {
 
 export interface ParsedConfig {
   node?: string;
+  /** Declared cluster nodes → URL (`ssh://root@pve1[:port]`, `local`). */
+  nodes?: Record<string, string>;
   storages: Record<string, StorageDecl>;
   features: Record<string, FeatureDecl>;
   guests: ParsedGuest[];
@@ -194,7 +196,7 @@ export function parseConfig(raw: unknown, r: Reader): ParsedConfig | undefined {
     );
     return undefined;
   }
-  r.onlyKeys(root, '', ['node', 'storages', 'features', 'guests', 'meta']);
+  r.onlyKeys(root, '', ['node', 'nodes', 'storages', 'features', 'guests', 'meta']);
   const parsed: ParsedConfig = { storages: {}, features: {}, guests: [] };
   put(
     parsed,
@@ -202,6 +204,13 @@ export function parseConfig(raw: unknown, r: Reader): ParsedConfig | undefined {
     formatted(r, root, 'node', '', dnsNameProblem, { fix: 'use the node name (`hostname` on the host)' }),
   );
   put(parsed, 'meta', r.record(root, 'meta', ''));
+  put(parsed, 'nodes', parseNodes(root, r));
+  if (parsed.nodes && root.node !== undefined)
+    r.problem(
+      'node',
+      'a config with `nodes` names each guest its node',
+      'remove the top-level `node` (the first of `nodes` is the default)',
+    );
 
   const storages = r.object(root, 'storages', '');
   for (const [id, v] of Object.entries(storages ?? {})) {
@@ -252,10 +261,38 @@ export function parseConfig(raw: unknown, r: Reader): ParsedConfig | undefined {
   return parsed;
 }
 
+/** How Phoenix reaches a node: `local` (or empty) for this machine / the simulator, else an ssh URL. */
+const NODE_URL = /^ssh:\/\/(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(?::\d{1,5})?$/;
+
+function parseNodes(root: Obj, r: Reader): Record<string, string> | undefined {
+  const nodes = r.object(root, 'nodes', '');
+  if (!nodes) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, url] of Object.entries(nodes)) {
+    const path = join('nodes', name);
+    const bad = dnsNameProblem(name);
+    if (bad) r.problem(path, `"${name}" ${bad}`, 'use the node name (`hostname` on the node)');
+    if (typeof url !== 'string' || !(url === '' || url === 'local' || NODE_URL.test(url))) {
+      r.problem(
+        path,
+        `must be 'local' or ssh://[user@]host[:port], got ${describe(url)}`,
+        `e.g. nodes: { ${name}: 'ssh://root@${name}' }`,
+      );
+      continue;
+    }
+    out[name] = url;
+  }
+  if (Object.keys(nodes).length === 0)
+    r.problem('nodes', 'is empty', 'declare at least one node, or remove `nodes`');
+  return out;
+}
+
 function parseStorage(v: unknown, path: string, r: Reader): StorageDecl | undefined {
   const o = r.objectItem(v, path);
   if (!o) return undefined;
-  r.onlyKeys(o, path, ['type', 'content', 'pool', 'path']);
+  r.onlyKeys(o, path, ['type', 'content', 'pool', 'path', 'nodes', 'shared']);
+  const nodes = r.list(o, 'nodes', path, r.stringItem);
+  const shared = r.boolean(o, 'shared', path);
   const type = r.oneOf(o, 'type', path, STORAGE_TYPES, true);
   const content = r.list(o, 'content', path, (c, p) => {
     if (typeof c === 'string' && (CONTENT_TYPES as readonly string[]).includes(c)) return c as ContentType;
@@ -270,6 +307,8 @@ function parseStorage(v: unknown, path: string, r: Reader): StorageDecl | undefi
   const s: StorageDecl = { type, content };
   put(s, 'pool', pool);
   put(s, 'path', dir);
+  put(s, 'nodes', nodes);
+  put(s, 'shared', shared);
   return s;
 }
 

@@ -34,9 +34,10 @@ export function validateConfig(
   const parsed = parseConfig(raw, r);
   if (!parsed) return err(withFile(r.diagnostics, file));
   if (options.fileExists) checkScripts(parsed, file, options.fileExists, r);
-  const node = parsed.node ?? DEFAULT_NODE;
+  const node = Object.keys(parsed.nodes ?? {})[0] ?? parsed.node ?? DEFAULT_NODE;
   const guests = resolveGuests(parsed, node, r);
   const config: Config = { file, node, storages: parsed.storages, features: parsed.features, guests };
+  if (parsed.nodes) config.nodes = parsed.nodes;
   if (parsed.meta !== undefined) config.meta = parsed.meta;
   checkSemantics(config, parsed.guests, r);
   return r.diagnostics.length > 0 ? err(withFile(r.diagnostics, file)) : ok(config);

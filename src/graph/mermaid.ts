@@ -10,6 +10,8 @@ export interface GuestNodeInfo {
   dependsOn: number[];
   stale: boolean;
   missing: boolean;
+  /** Cluster node, given when the config declares several: guests are drawn inside their node's subgraph. */
+  node?: string;
 }
 
 export interface TargetNodeInfo {
@@ -30,12 +32,30 @@ const STYLES = [
   'classDef fresh fill:#d8f0d8,stroke:#3a8a3a',
 ];
 
+/** Draws each guest with `draw` (indented), inside a subgraph per cluster node when guests name one. */
+function perNode(
+  guests: GuestNodeInfo[],
+  lines: string[],
+  draw: (g: GuestNodeInfo, indent: string) => void,
+): void {
+  const nodes = [...new Set(guests.map((g) => g.node).filter((n) => n !== undefined))];
+  if (!nodes.length) {
+    for (const g of guests) draw(g, '  ');
+    return;
+  }
+  for (const node of nodes) {
+    lines.push(`  subgraph node_${node.replace(/[^A-Za-z0-9]/g, '_')}["${esc(`node ${node}`)}"]`);
+    for (const g of guests.filter((x) => x.node === node)) draw(g, '    ');
+    lines.push('  end');
+  }
+}
+
 export function guestMermaid(guests: GuestNodeInfo[], styled = true): string {
   const lines = ['flowchart LR'];
-  for (const g of guests) {
+  perNode(guests, lines, (g, indent) => {
     const label = `${g.vmid} ${g.name}<br/>${g.kind}${g.template ? ' template' : ''}`;
-    lines.push(`  ${gid(g.vmid)}${g.template ? `[["${esc(label)}"]]` : `["${esc(label)}"]`}`);
-  }
+    lines.push(`${indent}${gid(g.vmid)}${g.template ? `[["${esc(label)}"]]` : `["${esc(label)}"]`}`);
+  });
   const known = new Set(guests.map((g) => g.vmid));
   for (const g of guests) {
     if (g.cloneFrom !== undefined && known.has(g.cloneFrom))
@@ -53,12 +73,12 @@ export function guestMermaid(guests: GuestNodeInfo[], styled = true): string {
 
 export function targetMermaid(guests: GuestNodeInfo[], targets: TargetNodeInfo[], styled = true): string {
   const lines = ['flowchart TB'];
-  for (const g of guests) {
-    lines.push(`  subgraph ${gid(g.vmid)}["${esc(`${g.vmid} ${g.name}`)}"]`);
+  perNode(guests, lines, (g, indent) => {
+    lines.push(`${indent}subgraph ${gid(g.vmid)}["${esc(`${g.vmid} ${g.name}`)}"]`);
     for (const t of targets.filter((x) => x.guest === g.vmid))
-      lines.push(`    ${tid(t.id)}["${esc(t.name)}"]`);
-    lines.push('  end');
-  }
+      lines.push(`${indent}  ${tid(t.id)}["${esc(t.name)}"]`);
+    lines.push(`${indent}end`);
+  });
   for (const [d, t] of reducedEdges(targets)) lines.push(`  ${tid(d)} --> ${tid(t)}`);
   if (styled) {
     lines.push(...STYLES.map((s) => `  ${s}`));

@@ -149,7 +149,8 @@ export async function executeDestroy(
     const id = String(it.vmid);
     const step = async (args: string[]): Promise<string | undefined> => {
       log(`$ ${tool} ${args.join(' ')}`);
-      const r = await host.run(tool, args, { onLine: (l) => log(`  ${l}`) });
+      // A cluster: pct/qm act only on the node that holds the guest.
+      const r = await host.on(it.node).run(tool, args, { onLine: (l) => log(`  ${l}`) });
       if (r.exitCode === 0) return undefined;
       return `${tool} ${args.join(' ')} failed (exit ${r.exitCode}): ${lastLines(r.stderr || r.stdout, 1)}`;
     };
@@ -160,7 +161,7 @@ export async function executeDestroy(
         return { destroyed, failed: { vmid: it.vmid, message: error } };
     }
     const error = await step(['destroy', id, '--purge']);
-    const left = await host.runner.readFile(confPath(it.node, it.kind, it.vmid));
+    const left = await host.on(it.node).runner.readFile(confPath(it.node, it.kind, it.vmid));
     if (error || left !== undefined) {
       return {
         destroyed,

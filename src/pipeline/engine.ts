@@ -65,7 +65,7 @@ export async function openProject(
   const engine = prepareEngine(config.value);
   if (!engine.ok)
     return { ok: false, error: { kind: 'graph', file: config.value.file, message: engine.error } };
-  const host = connect(opts, opts.env);
+  const host = connect(opts, opts.env, config.value.nodes);
   if (!host.ok) return { ok: false, error: { kind: 'host', message: host.error } };
   if (usesSim(opts)) {
     const prepared = await prepareSim(engine.value.config, opts.env.simRoot, !!opts.simStrict);
@@ -187,6 +187,11 @@ export function simNeeds(config: Config): SimNeeds {
     content: s.content,
     ...(s.pool ? { pool: s.pool } : {}),
     ...(s.path ? { path: s.path } : {}),
+    ...(s.shared ? { shared: true } : {}),
+    ...(s.nodes ? { nodes: s.nodes } : {}),
   }));
-  return { storages, templates };
+  const needs: SimNeeds = { storages, templates };
+  // A cluster config: the simulator initialises these nodes (sim-cluster's `SimNeeds.nodes`).
+  if (config.nodes) Object.assign(needs, { nodes: Object.keys(config.nodes) });
+  return needs;
 }

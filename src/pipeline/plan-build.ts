@@ -7,6 +7,7 @@ import { placeholderProblems, planChecks, sourceWarnings } from '../runner/check
 import type { PlanStep } from '../runner/events.js';
 import { completeRead } from '../runner/lazy-read.js';
 import { settleLocks } from '../runner/recovery.js';
+import { guestNode } from '../runner/scheduler.js';
 import { reasonJson, type Verdict } from '../runner/staleness.js';
 import { type Result, targetId } from '../runner/types.js';
 import { preflightProblems } from '../targets/registry.js';
@@ -144,19 +145,21 @@ export async function planBuild(
   if (!again.ok) return cannotRead(again.error);
   verdicts = again.value;
   const stale = selected.map((id) => verdicts.get(id)!).filter((v) => v.stale);
+  // A cluster: each step names the node its commands run on.
+  const several = Object.keys(engine.config.nodes ?? {}).length > 1;
   const steps: PlanStep[] = stale.map((v) => ({
     target: v.target,
     guest: v.guest,
+    ...(several ? { node: guestNode({ config: engine.config, state }, v.guest) } : {}),
     action: v.effect,
     step: v.step,
     reasons: v.reasons.map(reasonJson),
   }));
-  const problems = planChecks(
-    engine.config,
+  const problems = offlineNotes(
+    engine,
     state,
-    verdicts,
-    !!opts.allowReplace,
-    preflightProblems(engine.config),
+    planChecks(engine.config, state, verdicts, !!opts.allowReplace, preflightProblems(engine.config)),
+    notes,
   );
   const warnings: string[] = [];
   for (const p of placeholderProblems(engine.config, verdicts))
@@ -164,4 +167,23 @@ export async function planBuild(
     else problems.push(p);
   warnings.push(...sourceWarnings(engine.config, state, verdicts));
   return { ok: true, value: { read: read.value, state, verdicts, stale, steps, problems, notes, warnings } };
+}
+
+/**
+ * A guest on a node the cluster reports offline cannot be checked (its storages are not listed):
+ * its problems become notes, and the scheduler blocks its steps, naming the node, while the
+ * other nodes' work runs.
+ */
+function offlineNotes(engine: Engine, state: HostState, problems: string[], notes: string[]): string[] {
+  if (!state.offline?.size) return problems;
+  const kept: string[] = [];
+  for (const p of problems) {
+    const vmid = Number(/^guest (\d+):/.exec(p)?.[1]);
+    const node = Number.isNaN(vmid) ? undefined : guestNode({ config: engine.config, state }, vmid);
+    const note = `${p} (node ${node} is offline: its steps are blocked)`;
+    if (node && state.offline.has(node)) {
+      if (!notes.includes(note)) notes.push(note);
+    } else kept.push(p);
+  }
+  return kept;
 }

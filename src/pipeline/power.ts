@@ -15,6 +15,8 @@ export interface PowerStep {
   name: string;
   /** The Proxmox subcommand (`start`, `shutdown`, `stop`). */
   command: 'start' | 'shutdown' | 'stop';
+  /** The node the guest is on, for a config declaring cluster nodes: the command runs there. */
+  node?: string;
 }
 
 export interface PowerPlan {
@@ -78,6 +80,7 @@ export function planPower(
         kind: gs.kind,
         name: nameOf(v),
         command: direction === 'start' ? 'start' : stopCmd,
+        ...(config.nodes ? { node: gs.node } : {}),
       });
     }
   };
@@ -94,7 +97,8 @@ export function planPower(
 
 export function describePower(plan: PowerPlan): string[] {
   return plan.steps.map(
-    (s) => `${s.kind === 'lxc' ? 'pct' : 'qm'} ${s.command} ${s.vmid}${s.name ? `  (${s.name})` : ''}`,
+    (s) =>
+      `${s.kind === 'lxc' ? 'pct' : 'qm'} ${s.command} ${s.vmid}${s.name ? `  (${s.name})` : ''}${s.node ? ` on ${s.node}` : ''}`,
   );
 }
 
@@ -116,8 +120,9 @@ export async function executePower(
     const tool = s.kind === 'lxc' ? 'pct' : 'qm';
     const id = String(s.vmid);
     log(`$ ${tool} ${s.command} ${id}`);
-    const r = await host.run(tool, [s.command, id], { onLine: (l) => log(`  ${l}`) });
-    const st = await host.read(tool, ['status', id]);
+    const on = s.node ? host.on(s.node) : host;
+    const r = await on.run(tool, [s.command, id], { onLine: (l) => log(`  ${l}`) });
+    const st = await on.read(tool, ['status', id]);
     const status = /status:\s*(\w+)/.exec(st.stdout)?.[1] ?? 'unknown';
     const want = s.command === 'start' ? 'running' : 'stopped';
     if (status !== want) {

@@ -51,6 +51,19 @@ export interface ActiveTask {
 export type ReadResult = Result<HostState, string>;
 
 export const BUILD_LOCK = '/run/lock/phoenix-build.lock';
+/**
+ * The build lock of a cluster: a file in `/etc/pve`, which pmxcfs replicates, so two builds
+ * started against two nodes of one cluster refuse each other. Creating a file there is atomic
+ * cluster-wide: pmxcfs orders every write through corosync and `memdb_create` fails with EEXIST
+ * on an existing name (pve-cluster src/pmxcfs/memdb.c:586), the property Proxmox's own cfs locks
+ * rest on (`mkdir /etc/pve/priv/lock/<id>`, src/PVE/Cluster.pm:617-641). It is not one of those
+ * lock directories: pmxcfs lets a waiter expire them after 120 s (memdb.c:42 CFS_LOCK_TIMEOUT,
+ * cfs-plug-memdb.c:411-427), and a build runs far longer. `priv/`: root only, like the locks.
+ */
+export const CLUSTER_LOCK = '/etc/pve/priv/phoenix-build.lock';
+
+/** How a command reached (or failed to reach) a node: ssh's exit 255, or the simulator's down node. */
+export const nodeUnreachable = (r: CommandResult): string | undefined => r.transport;
 
 export function confPath(node: string, kind: GuestKind, vmid: Vmid): string {
   return `/etc/pve/nodes/${node}/${kind === 'lxc' ? 'lxc' : 'qemu-server'}/${vmid}.conf`;
@@ -59,11 +72,90 @@ export function confPath(node: string, kind: GuestKind, vmid: Vmid): string {
 const CONF_LINE = /^(.*\/etc\/pve\/nodes\/([^/]+)\/(lxc|qemu-server)\/(\d+)\.conf):(.*)$/;
 const FW_LINE = /^(.*\/etc\/pve\/firewall\/(\d+)\.fw):(.*)$/;
 
+/** The nodes of a cluster and how to reach each, shared by the Host of every node. */
+interface Cluster {
+  runners: ReadonlyMap<string, CommandRunner>;
+  hosts: Map<string, Host>;
+  /** Nodes found unreachable in this run, with the transport's message. */
+  down: Map<string, string>;
+}
+
 export class Host {
-  constructor(readonly runner: CommandRunner) {}
+  private readonly cluster: Cluster | undefined;
+
+  /**
+   * `runner` reaches the node this Host's commands run on. `nodes` (a cluster: every node's
+   * runner, in the config's order) lets `on(node)` send a guest's commands to its own node; the
+   * state is read from the first node that answers.
+   */
+  constructor(
+    readonly runner: CommandRunner,
+    nodes?: ReadonlyMap<string, CommandRunner> | Cluster,
+    /** The node `runner` reaches, when known. */
+    readonly node?: string,
+  ) {
+    if (!nodes) return;
+    this.cluster =
+      'hosts' in nodes ? (nodes as Cluster) : { runners: nodes, hosts: new Map(), down: new Map() };
+  }
 
   get label(): string {
     return this.runner.label;
+  }
+
+  /** Declared cluster nodes, in the config's order; empty for a single node. */
+  get nodeNames(): string[] {
+    return [...(this.cluster?.runners.keys() ?? [])];
+  }
+
+  /** The cluster's build lock lives in /etc/pve when the host knows several nodes. */
+  get lockPath(): string {
+    return this.cluster ? CLUSTER_LOCK : BUILD_LOCK;
+  }
+
+  /**
+   * The Host whose commands run on `node` (one runner, so one SSH master connection, per node).
+   * A single-node host, or a node it does not know, is this host.
+   */
+  on(node: string): Host {
+    const c = this.cluster;
+    const runner = c?.runners.get(node);
+    if (!c || !runner || node === this.node) return this;
+    let h = c.hosts.get(node);
+    if (!h) {
+      h = new Host(runner, c, node);
+      c.hosts.set(node, h);
+    }
+    return h;
+  }
+
+  /** Nodes a command found unreachable in this run (node → ssh's message). */
+  get downNodes(): ReadonlyMap<string, string> {
+    return this.cluster?.down ?? new Map();
+  }
+
+  /** Records `node` unreachable when `r` failed in the transport, not on the host. */
+  noteTransport(r: CommandResult, node = this.node): void {
+    const why = nodeUnreachable(r);
+    if (why && node && this.cluster && !this.cluster.down.has(node)) this.cluster.down.set(node, why);
+  }
+
+  /**
+   * The cluster's state from the first node that answers (every node serves all of it:
+   * /cluster/resources and the replicated /etc/pve); one node's Host reads from its own.
+   */
+  async readState(needs: ReadNeeds): Promise<ReadResult> {
+    const c = this.cluster;
+    if (!c || this.node) return this.readStateHere(needs);
+    let last: ReadResult | undefined;
+    for (const node of c.runners.keys()) {
+      if (c.down.has(node)) continue;
+      const h = this.on(node);
+      const r = await h.readStateHere(needs);
+      if (r.ok || !c.down.has(node)) return r;
+      last = r;
+    }
+    return last ?? { ok: false, error: 'no node of the cluster answers' };
   }
 
   /**
@@ -71,13 +163,14 @@ export class Host {
    * any fleet and cluster (one Perl start: `pvesh get /cluster/resources`; one file read:
    * bulk-read.ts), plus what `needs` asks beyond that (live statuses, storage contents).
    */
-  async readState(needs: ReadNeeds): Promise<ReadResult> {
+  private async readStateHere(needs: ReadNeeds): Promise<ReadResult> {
     const state = emptyHostState();
     const [cmd, args] = fileReadCommand(needs, (p) => this.runner.mapPath(p));
     const [resources, fileOut] = await Promise.all([
       this.pveshJson<Array<Record<string, unknown>>>(['get', '/cluster/resources']),
       this.runner.run(cmd, args),
     ]);
+    this.noteTransport(fileOut);
     const read = parseFileRead(fileOut, needs, (p) => this.runner.mapPath(p));
     if (!read) return { ok: false, error: `cannot read /etc/pve: ${fileOut.stderr.trim()}` };
     if (!resources.ok) return resources;
@@ -129,6 +222,11 @@ export class Host {
       if (e.type === 'node') {
         const node = String(e.node ?? '');
         if (node) state.nodes.push(node);
+        // pve-manager PVE/API2/Cluster.pm: a node corosync does not see is `offline`.
+        if (node && e.status === 'offline') {
+          state.offline ??= new Set();
+          state.offline.add(node);
+        }
       } else if (e.type === 'lxc' || e.type === 'qemu') {
         live.set(Number(e.vmid), powerStatus(e.status));
       } else if (e.type === 'storage') {
@@ -143,6 +241,8 @@ export class Host {
             .filter(Boolean) as ContentType[],
           enabled: true,
           active: e.status === 'available',
+          // pve-manager PVE/API2Tools.pm:133 `shared => $scfg->{shared} || 0`.
+          ...(Number(e.shared ?? 0) === 1 ? { shared: true } : {}),
         });
         state.storages.set(node, map);
       }
@@ -174,7 +274,8 @@ export class Host {
    * PVE/QemuServer.pm `vmstatus`). Two Perl starts per node; only the nodes asked.
    */
   async confirmStatus(state: HostState, nodes: string[]): Promise<Result<void, string>> {
-    const asked = nodes.filter((n) => state.nodes.includes(n));
+    // An offline node answers nothing (pvesh proxies /nodes/<n>/… to it): its guests keep the broadcast status.
+    const asked = nodes.filter((n) => state.nodes.includes(n) && !state.offline?.has(n));
     const lists = await Promise.all(
       asked.flatMap((node) => [
         this.pveshJson<Array<Record<string, unknown>>>(['get', `/nodes/${node}/lxc`]),
@@ -198,7 +299,9 @@ export class Host {
     state: HostState,
     wanted: Array<{ node: string; storage: string }>,
   ): Promise<Result<void, string>> {
-    const todo = wanted.filter((c) => state.storages.get(c.node)?.has(c.storage));
+    const todo = wanted.filter(
+      (c) => state.storages.get(c.node)?.has(c.storage) && !state.offline?.has(c.node),
+    );
     const lists = await Promise.all(
       todo.map((c) =>
         this.pveshJson<Array<{ volid?: string }>>(['get', `/nodes/${c.node}/storage/${c.storage}/content`]),
@@ -272,17 +375,22 @@ export class Host {
   }
 
   /** A mutating command. */
-  run(cmd: string, args: string[], opts?: RunOptions): Promise<CommandResult> {
-    return this.runner.run(cmd, args, { ...opts, mutating: true });
+  async run(cmd: string, args: string[], opts?: RunOptions): Promise<CommandResult> {
+    const r = await this.runner.run(cmd, args, { ...opts, mutating: true });
+    this.noteTransport(r);
+    return r;
   }
 
   /** A read-only command. */
-  read(cmd: string, args: string[]): Promise<CommandResult> {
-    return this.runner.run(cmd, args, { mutating: false });
+  async read(cmd: string, args: string[]): Promise<CommandResult> {
+    const r = await this.runner.run(cmd, args, { mutating: false });
+    this.noteTransport(r);
+    return r;
   }
 
   private async pveshJson<T = unknown>(args: string[]): Promise<Result<T, string>> {
     const r = await this.runner.run('pvesh', [...args, '--output-format', 'json']);
+    this.noteTransport(r);
     if (r.exitCode !== 0)
       return { ok: false, error: `pvesh ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}` };
     try {
@@ -297,11 +405,39 @@ export class Host {
    * over (with a message); a live or foreign one refuses, naming its owner.
    */
   async acquireLock(): Promise<Result<{ note?: string }, string>> {
-    const me = { pid: process.pid, host: hostname(), start: new Date().toISOString() };
+    const c = this.cluster;
+    if (!c || this.node) return this.lockHere();
+    // Through the first node that answers: the file is the same on all of them.
+    let last = '';
+    for (const node of c.runners.keys()) {
+      if (c.down.has(node)) continue;
+      try {
+        const r = await this.on(node).lockHere();
+        if (r.ok) this.lockedVia = node;
+        return r;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+        c.down.set(node, last);
+      }
+    }
+    return { ok: false, error: `cannot take the build lock: no node of the cluster answers (${last})` };
+  }
+
+  /** The node the cluster lock was taken through (released there). */
+  private lockedVia?: string;
+
+  private async lockHere(): Promise<Result<{ note?: string }, string>> {
+    const lock = this.lockPath;
+    const me = {
+      pid: process.pid,
+      host: hostname(),
+      start: new Date().toISOString(),
+      ...(this.cluster ? { node: this.node ?? this.nodeNames[0] } : {}),
+    };
     const body = `${JSON.stringify(me)}\n`;
-    if (await this.runner.createExclusive(BUILD_LOCK, body)) return { ok: true, value: {} };
-    const text = (await this.runner.readFile(BUILD_LOCK)) ?? '';
-    let owner: { pid?: number; host?: string; start?: string } = {};
+    if (await this.runner.createExclusive(lock, body)) return { ok: true, value: {} };
+    const text = (await this.runner.readFile(lock)) ?? '';
+    let owner: { pid?: number; host?: string; start?: string; node?: string } = {};
     try {
       owner = JSON.parse(text) as typeof owner;
     } catch {
@@ -310,13 +446,13 @@ export class Host {
     const dead = owner.host === me.host && typeof owner.pid === 'number' && !processAlive(owner.pid);
     const damaged = owner.pid === undefined;
     if (dead || damaged) {
-      await this.runner.removeFile(BUILD_LOCK);
-      if (await this.runner.createExclusive(BUILD_LOCK, body)) {
+      await this.runner.removeFile(lock);
+      if (await this.runner.createExclusive(lock, body)) {
         return {
           ok: true,
           value: {
             note: damaged
-              ? `took over a damaged build lock ${BUILD_LOCK}`
+              ? `took over a damaged build lock ${lock}`
               : `took over the build lock of process ${owner.pid}, which is gone`,
           },
         };
@@ -324,12 +460,13 @@ export class Host {
     }
     return {
       ok: false,
-      error: `another build holds ${BUILD_LOCK} on ${this.label}: pid ${owner.pid ?? '?'} on ${owner.host ?? '?'} since ${owner.start ?? '?'} (remove the file if that build is gone)`,
+      error: `another build holds ${lock} on ${this.cluster ? `the cluster (taken through node ${owner.node ?? '?'})` : this.label}: pid ${owner.pid ?? '?'} on ${owner.host ?? '?'} since ${owner.start ?? '?'} (remove the file if that build is gone)`,
     };
   }
 
   async releaseLock(): Promise<void> {
-    await this.runner.removeFile(BUILD_LOCK);
+    const via = this.lockedVia ? this.on(this.lockedVia) : this;
+    await via.runner.removeFile(this.lockPath);
   }
 }
 

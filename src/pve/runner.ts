@@ -56,11 +56,12 @@ export interface CommandRunner {
 
 /** Runs commands on this machine; file paths are taken under `root` (the simulator's fake host root, or `/`). */
 export class LocalRunner implements CommandRunner {
-  readonly calls: CallCounter = { reads: 0, writes: 0 };
   constructor(
     readonly label: string,
-    private readonly root: string,
+    protected readonly root: string,
     private readonly env: Record<string, string> = {},
+    /** Shared by the runners of one cluster: a run's host calls are counted once, whichever node. */
+    readonly calls: CallCounter = { reads: 0, writes: 0 },
   ) {}
 
   /** Maps a host path (`/etc/pve/...`) to this machine's file system. */
@@ -151,7 +152,6 @@ export interface SshRetry {
  * call only reads: a refused or dropped connection says nothing about the host.
  */
 export class SshRunner implements CommandRunner {
-  readonly calls: CallCounter = { reads: 0, writes: 0 };
   readonly label: string;
   private master?: Promise<void>;
   /** A master connection was up after the first call (else every call connects on its own). */
@@ -162,6 +162,8 @@ export class SshRunner implements CommandRunner {
     private readonly target: SshTarget,
     private readonly settings: SshSettings,
     private readonly retry: SshRetry = { attempts: 3, delayMs: 500 },
+    /** Shared by the runners of one cluster (see LocalRunner). */
+    readonly calls: CallCounter = { reads: 0, writes: 0 },
   ) {
     this.label = hostUrl(target);
   }
@@ -355,23 +357,68 @@ export function packageRoot(): string {
   return process.cwd();
 }
 
-/** The simulator: local commands, with the fake `pct`/`qm`/`pvesh`/`pvesm` first on PATH. */
+/** The simulated node of a single-node simulator (every existing sim root). */
+export const SIM_SINGLE_NODE = 'pve';
+
+/**
+ * One node of a simulated cluster: its commands run with PHOENIX_SIM_NODE set, and its host
+ * paths map as the simulator keeps them: `/etc/pve` is the cluster's one copy (pmxcfs), any
+ * other path is the node's own, under `fs/<node>/`.
+ */
+class SimNodeRunner extends LocalRunner {
+  constructor(
+    label: string,
+    root: string,
+    env: Record<string, string>,
+    calls: CallCounter | undefined,
+    private readonly node: string,
+  ) {
+    super(label, root, env, calls);
+  }
+
+  override mapPath(hostPath: string): string {
+    return simNodePath(this.root, this.node, hostPath);
+  }
+}
+
+/** Where the simulator keeps host path `hostPath` of `node` (shared /etc/pve; `pve` keeps the old layout). */
+export function simNodePath(root: string, node: string, hostPath: string): string {
+  if (node === SIM_SINGLE_NODE) return path.join(root, hostPath);
+  // pmxcfs shows `local`, `lxc`, `qemu-server`, `openvz` as links to this node's folder
+  // (pve-cluster src/pmxcfs/cfs-plug-link.c); the simulated cluster has no such links.
+  const link = /^\/etc\/pve\/(local|lxc|qemu-server|openvz)(\/.*)?$/.exec(hostPath);
+  if (link) {
+    const sub = link[1] === 'local' ? '' : `/${link[1]}`;
+    return path.join(root, 'etc/pve/nodes', node, `${sub}${link[2] ?? ''}`);
+  }
+  if (hostPath === '/etc/pve' || hostPath.startsWith('/etc/pve/')) return path.join(root, hostPath);
+  return path.join(root, 'fs', node, hostPath);
+}
+
+/**
+ * The simulator: local commands, with the fake `pct`/`qm`/`pvesh`/`pvesm` first on PATH. With
+ * `node`, the commands run on that node of a simulated cluster (PHOENIX_SIM_NODE).
+ */
 export function simRunner(
   simRoot: string,
   extraEnv: Record<string, string> = {},
   /** Another build of the simulator's commands (PHOENIX_SIM_BIN, testing a fix). */
   simBin?: string,
+  node?: string,
+  calls?: CallCounter,
 ): LocalRunner {
   const root = path.resolve(simRoot);
   const binDir = simBin ?? path.join(packageRoot(), 'bin', 'sim');
   const env: Record<string, string> = {
     PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
     PHOENIX_SIM_ROOT: root,
+    ...(node ? { PHOENIX_SIM_NODE: node } : {}),
     ...extraEnv,
   };
-  return new LocalRunner(`sim:${simRoot}`, root, env);
+  if (!node) return new LocalRunner(`sim:${simRoot}`, root, env, calls);
+  return new SimNodeRunner(`sim:${simRoot}#${node}`, root, env, calls, node);
 }
 
-export function localRunner(): LocalRunner {
-  return new LocalRunner(`local:${hostname()}`, '/');
+export function localRunner(calls?: CallCounter): LocalRunner {
+  return new LocalRunner(`local:${hostname()}`, '/', {}, calls);
 }

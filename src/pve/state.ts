@@ -26,10 +26,14 @@ export interface StorageState {
   content: ContentType[];
   enabled: boolean;
   active: boolean;
+  /** One copy seen by every node (storage.cfg `shared 1`); guests on it move between nodes without copying. */
+  shared?: boolean;
 }
 
 export interface HostState {
   nodes: string[];
+  /** Nodes `/cluster/resources` reports `offline` (corosync does not see them). */
+  offline?: Set<string>;
   guests: Map<Vmid, GuestState>;
   /** Storages per node. */
   storages: Map<string, Map<string, StorageState>>;

@@ -13,6 +13,8 @@ export const JSON_VERSION = 1;
 export interface PlanStep {
   target: string;
   guest: number;
+  /** The node the step runs on; given when the config declares several nodes. */
+  node?: string;
   action: Effect;
   step: string;
   reasons: ReasonJson[];
@@ -60,6 +62,8 @@ export type BuildEvent =
       ms: number;
       hostCalls: { reads: number; writes: number };
       interrupted: boolean;
+      /** Cluster nodes that could not be reached: their guests (and what depends on them) are blocked. */
+      nodesDown?: Array<{ node: string; reason: string }>;
     };
 
 export type Emit = (event: BuildEvent) => void;

@@ -64,6 +64,7 @@ export interface ExecuteRequest {
   forced: Set<string>;
   hasher: ScriptHasher;
   host: Host;
+  /** Steps at once on each node (`-j`): a cluster runs `jobs` per node. */
   jobs: number;
   policy: FailurePolicy;
   allowReplace: boolean;
@@ -82,6 +83,16 @@ export interface ExecuteResult {
   blocked: string[];
   notStarted: string[];
   interrupted: boolean;
+  /** Nodes found unreachable (offline in the state read, or a command's transport failed): their guests were blocked. */
+  nodesDown: Array<{ node: string; reason: string }>;
+}
+
+/** Why a node's guests are blocked: the state read saw it offline, or a command could not reach it. */
+function downNodes(req: ExecuteRequest): Map<string, string> {
+  const down = new Map<string, string>();
+  for (const n of req.state.offline ?? []) down.set(n, 'offline in the cluster (/cluster/resources)');
+  for (const [n, why] of req.host.downNodes) down.set(n, why);
+  return down;
 }
 
 function capacity(key: string, tuning: Tuning): number {
@@ -113,7 +124,16 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     blocked: [],
     notStarted: [],
     interrupted: false,
+    nodesDown: [],
   };
+  const nodeOfTarget = (id: string) => guestNode(req, req.targets.get(id)!.guest);
+  /** A step of a guest on an unreachable node: blocked with the node's reason, not failed; other nodes go on. */
+  const nodeBlocked = (id: string): string | undefined => {
+    const node = nodeOfTarget(id);
+    const why = downNodes(req).get(node);
+    return why === undefined ? undefined : `node ${node} (unreachable: ${why})`;
+  };
+  const runningOn = new Map<string, number>();
   const finished = new Set<string>();
   const ready: string[] = req.order.filter((id) => waiting.get(id) === 0);
   const held = new Map<string, number>();
@@ -147,6 +167,12 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
   };
 
   const lockKeys = (t: Target) => t.locks(ctxOf(req, t));
+  const blockOnNode = (id: string, because: string) => {
+    finished.add(id);
+    result.blocked.push(id);
+    req.emit({ type: 'blocked', target: id, guest: req.targets.get(id)!.guest, because });
+    block(id, because);
+  };
 
   // Stamps of finished targets not yet written (guest → target name → fingerprint): a guest's
   // consecutive steps share one `pct|qm set --description` (stamps.ts `StampBatch`).
@@ -172,6 +198,11 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     const target = req.targets.get(id)!;
     const began = Date.now();
     try {
+      const down = nodeBlocked(id);
+      if (down) {
+        blockOnNode(id, down);
+        return;
+      }
       const verdict = judge(req, target);
       const by = dependencyStale(target, req.targets, renewed, (d) => changedIds.has(d));
       if (by) {
@@ -263,6 +294,12 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
       );
       if (lost) info.error += lost;
       if (!(error instanceof StepError) && req.tuning.debug) console.error(error);
+      const unreachable = nodeBlocked(id);
+      if (unreachable) {
+        // The node went away under the step: whether the command ran is unknown; a re-run judges it again.
+        blockOnNode(id, unreachable);
+        return;
+      }
       result.failed.push(info);
       finished.add(id);
       req.emit({ type: 'fail', ms: Date.now() - began, ...info });
@@ -275,14 +312,24 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
 
   for (;;) {
     if (req.interrupt.requested) stopNew = true;
-    while (!stopNew && running.size < req.jobs) {
+    for (;;) {
+      if (stopNew) break;
       ready.sort((a, b) => (priority.get(b) ?? 0) - (priority.get(a) ?? 0));
-      const idx = ready.findIndex((id) => locksFree(lockKeys(req.targets.get(id)!)));
+      // `-j` slots per node: one node's long steps never starve another's.
+      const idx = ready.findIndex(
+        (id) =>
+          (runningOn.get(nodeOfTarget(id)) ?? 0) < req.jobs && locksFree(lockKeys(req.targets.get(id)!)),
+      );
       if (idx < 0) break;
       const id = ready.splice(idx, 1)[0]!;
       const keys = lockKeys(req.targets.get(id)!);
+      const node = nodeOfTarget(id);
       take(keys);
-      const p = runOne(id, keys).finally(() => running.delete(id));
+      runningOn.set(node, (runningOn.get(node) ?? 0) + 1);
+      const p = runOne(id, keys).finally(() => {
+        running.delete(id);
+        runningOn.set(node, (runningOn.get(node) ?? 1) - 1);
+      });
       running.set(id, p);
     }
     if (running.size === 0) break;
@@ -310,6 +357,9 @@ export async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     renewed.keys(),
   );
   result.interrupted = req.interrupt.requested;
+  const downNow = downNodes(req);
+  const used = new Set(req.order.map(nodeOfTarget));
+  result.nodesDown = [...downNow].filter(([n]) => used.has(n)).map(([node, reason]) => ({ node, reason }));
   result.notStarted = req.order.filter((id) => !finished.has(id));
   return result;
 }
@@ -344,30 +394,34 @@ function ctxOf(req: ExecuteRequest, t: Target) {
   };
 }
 
+/** The node a guest's commands go to: where it is now, else where it is declared. */
+export function guestNode(req: { config: Config; state: HostState }, vmid: Vmid): string {
+  return req.state.guests.get(vmid)?.node ?? req.config.guests.get(vmid)?.node ?? req.config.node;
+}
+
 /**
- * The host as a step sees it. `last.reread` says whether the step's last host call re-read its
- * own guest (then the state is current when it ends).
+ * The host as a step sees it, on `node` (the guest's own; `on(other)` for a clone's source or a
+ * migration's target). `last.reread` says whether the step's last host call re-read its own
+ * guest (then the state is current when it ends).
  */
-function stepContext(
-  req: ExecuteRequest,
-  target: Target,
-  fp: string,
-  last: { reread: boolean } = { reread: false },
-): StepContext {
+function stepHost(req: ExecuteRequest, target: Target, node: string, last: { reread: boolean }): StepHost {
+  const h = req.host.on(node);
   const acts = <T>(p: () => Promise<T>): Promise<T> => {
     last.reread = false;
     return p();
   };
-  const host: StepHost = {
-    run: (cmd, args, opts) => acts(() => req.host.run(cmd, args, opts)),
-    read: (cmd, args) => acts(() => req.host.read(cmd, args)),
-    readFile: (p) => acts(() => req.host.runner.readFile(p)),
-    writeFile: (p, c) => acts(() => req.host.runner.writeFile(p, c)),
-    removeFile: (p) => acts(() => req.host.runner.removeFile(p)),
-    mapPath: (p) => req.host.runner.mapPath(p),
-    readGuest: async (vmid, kind, node, known) => {
+  return {
+    node,
+    on: (other) => stepHost(req, target, other, last),
+    run: (cmd, args, opts) => acts(() => h.run(cmd, args, opts)),
+    read: (cmd, args) => acts(() => h.read(cmd, args)),
+    readFile: (p) => acts(() => h.runner.readFile(p)),
+    writeFile: (p, c) => acts(() => h.runner.writeFile(p, c)),
+    removeFile: (p) => acts(() => h.runner.removeFile(p)),
+    mapPath: (p) => h.runner.mapPath(p),
+    readGuest: async (vmid, kind, at, known) => {
       last.reread = false;
-      const gs = await req.host.readGuest(vmid, kind, node, known);
+      const gs = await h.readGuest(vmid, kind, at, known);
       if (gs) req.state.guests.set(vmid, gs);
       else req.state.guests.delete(vmid);
       last.reread = vmid === target.guest && gs !== undefined;
@@ -376,13 +430,21 @@ function stepContext(
     scriptPath: (rel) => req.hasher.resolve(rel),
     stage: async (local) => {
       const content = await readFile(local, 'utf8');
-      return acts(() => req.host.runner.stage(local, content));
+      return acts(() => h.runner.stage(local, content));
     },
     sleep: (seconds) => (req.sleep ?? sleeper(1000))(seconds, req.interrupt.signal),
   };
+}
+
+function stepContext(
+  req: ExecuteRequest,
+  target: Target,
+  fp: string,
+  last: { reread: boolean } = { reread: false },
+): StepContext {
   return {
     ...ctxOf(req, target),
-    host,
+    host: stepHost(req, target, guestNode(req, target.guest), last),
     limits: req.tuning,
     fingerprint: fp,
     log: (line) => req.emit({ type: 'output', target: target.id, line }),
@@ -405,12 +467,14 @@ async function refresh(
   const guest = req.config.guests.get(vmid)!;
   const before = req.state.guests.get(vmid);
   const kind = guest.kind === 'lxc' ? 'lxc' : 'vm';
-  const gs = await req.host.readGuest(
-    vmid,
-    kind,
-    guest.node ?? req.config.node,
-    status ?? before?.status ?? 'stopped',
-  );
+  const known = status ?? before?.status ?? 'stopped';
+  // Where it was, then where it is declared: a migration moves its config file between the two.
+  const nodes = [...new Set([before?.node, guest.node ?? req.config.node].filter((n) => n !== undefined))];
+  let gs: Awaited<ReturnType<Host['readGuest']>>;
+  for (const node of nodes) {
+    gs = await req.host.on(node).readGuest(vmid, kind, node, known);
+    if (gs) break;
+  }
   if (gs) req.state.guests.set(vmid, gs);
   else req.state.guests.delete(vmid);
 }
@@ -434,7 +498,7 @@ async function writeStampSet(
     ...Object.fromEntries(add),
   });
   const tool = gs.kind === 'lxc' ? 'pct' : 'qm';
-  const r = await req.host.run(tool, ['set', String(vmid), '--description', text]);
+  const r = await req.host.on(gs.node).run(tool, ['set', String(vmid), '--description', text]);
   if (r.exitCode !== 0) {
     throw StepError.fromCommand(
       `recording the stamps of ${add.map(([n]) => targetId(gs.kind, vmid, n)).join(', ')} failed: ${r.stderr.trim()}`,

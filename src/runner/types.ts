@@ -51,6 +51,13 @@ export interface TargetContext {
 
 /** What a step may ask of the host. */
 export interface StepHost {
+  /**
+   * The node these commands run on: the guest's current node (its declared one before it exists).
+   * Optional only so hand-made test hosts need not give it; the scheduler always does.
+   */
+  node?: string;
+  /** The same, for commands that must run on another node of the cluster (a clone on its source's node). */
+  on?(node: string): StepHost;
   /** Runs a mutating Proxmox command; the output lines go to the progress display. */
   run(cmd: string, args: string[], opts?: RunOptions): Promise<CommandResult>;
   /** Runs a read-only command (status checks, verification). */

@@ -4,6 +4,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getOptions, type Params, usageLine } from './args.js';
+import { clusterNodes, isCluster, isNodeDown, sshNoRoute } from './cluster.js';
 import { printPending } from './common.js';
 import { Ctx } from './context.js';
 import { simEnv } from './env.js';
@@ -15,6 +16,7 @@ import { zfsMain } from './hosttools.js';
 import { ensurePveLinks, initSimHost, isInitialized } from './init.js';
 import { type Out, processOut } from './io.js';
 import { LATENCY_S, simulate } from './latency.js';
+import { pctMigrate, qmMigrate } from './migrate.js';
 import * as pct from './pct.js';
 import { pveamAvailable, pveamDownload, pveamList } from './pveam.js';
 import { printApiResult, printChildren, pveshCall, pvesmList, pvesmStatus } from './pvesh.js';
@@ -48,6 +50,7 @@ const PCT: Record<string, CmdDef> = {
   },
   clone: { method: `POST ${L}/clone`, args: ['vmid', 'newid'], run: pct.pctClone, task: 'vzclone' },
   template: { method: `POST ${L}/template`, args: ['vmid'], run: pct.pctTemplate, task: 'vztemplate' },
+  migrate: { method: `POST ${L}/migrate`, args: ['vmid', 'target'], run: pctMigrate, task: 'vzmigrate' },
   set: { method: `PUT ${L}/config`, args: ['vmid'], run: pct.pctSet },
   resize: { method: `PUT ${L}/resize`, args: ['vmid', 'disk', 'size'], run: pct.pctResize, task: 'resize' },
   start: { method: `POST ${L}/status/start`, args: ['vmid'], run: pct.pctStart, task: 'vzstart' },
@@ -131,6 +134,7 @@ const QM: Record<string, CmdDef> = {
   set: { method: `PUT ${Q}/config`, args: ['vmid'], run: qm.qmSet },
   template: { method: `POST ${Q}/template`, args: ['vmid'], run: qm.qmTemplate, task: 'qmtemplate' },
   clone: { method: `POST ${Q}/clone`, args: ['vmid', 'newid'], run: qm.qmClone, task: 'qmclone' },
+  migrate: { method: `POST ${Q}/migrate`, args: ['vmid', 'target'], run: qmMigrate, task: 'qmigrate' },
   resize: { method: `PUT ${Q}/resize`, args: ['vmid', 'disk', 'size'], run: qm.qmResize, task: 'resize' },
   'disk resize': {
     method: `PUT ${Q}/resize`,
@@ -379,11 +383,16 @@ function opName(cmd: string, argv: string[]): string {
   return r.def.op ?? r.name;
 }
 
-/** Runs one simulated command; returns its exit code. */
-export function main(cmd: string, argv: string[], io: Out = processOut): number {
-  const env = simEnv();
+/** Runs one simulated command; returns its exit code. `vars` defaults to the process environment. */
+export function main(
+  cmd: string,
+  argv: string[],
+  io: Out = processOut,
+  vars: NodeJS.ProcessEnv = process.env,
+): number {
+  const env = simEnv(vars);
   const start = Date.now();
-  const speedText = process.env.PHOENIX_SIM_SPEED;
+  const speedText = vars.PHOENIX_SIM_SPEED;
   if (speedText !== undefined && speedText !== '' && !(Number(speedText) >= 0)) {
     io.err(`PHOENIX_SIM_SPEED must be a number >= 0 (0 = no sleeping, 1 = realistic), got '${speedText}'\n`);
     return 2;
@@ -394,10 +403,11 @@ export function main(cmd: string, argv: string[], io: Out = processOut): number 
     return 2;
   }
   if (!isInitialized(env.root)) initSimHost(env.root, env.node);
-  else ensurePveLinks(env.root, env.node);
-  const ctx = new Ctx(env, io, cmd, opName(cmd, argv), faults.value);
+  const cluster = isCluster(env.root);
+  if (!cluster) ensurePveLinks(env.root, env.node);
   const log = (exit: number | null, signal?: string): void => {
     const rec: Record<string, unknown> = { cmd, args: argv, exit, start, end: Date.now() };
+    if (cluster) rec.node = env.node;
     if (signal) rec.signal = signal;
     try {
       mkdirSync(env.root, { recursive: true });
@@ -406,6 +416,23 @@ export function main(cmd: string, argv: string[], io: Out = processOut): number 
       // the log must never break a command
     }
   };
+  if (cluster) {
+    const nodes = clusterNodes(env.root);
+    if (!nodes.includes(env.node)) {
+      io.err(
+        `phoenix-sim: PHOENIX_SIM_NODE='${env.node}' is not a node of the simulated cluster (${nodes.join(', ')})\n`,
+      );
+      log(70);
+      return 70;
+    }
+    // Contract: a command on a down node fails like the ssh that would carry it.
+    if (isNodeDown(env.root, env.node)) {
+      io.err(`${sshNoRoute(env.node)}\n`);
+      log(255);
+      return 255;
+    }
+  }
+  const ctx = new Ctx(env, io, cmd, opName(cmd, argv), faults.value);
   ctx.onCrash = () => log(null, 'SIGKILL');
   if (!HOST_TOOLS[cmd]) {
     // Perl's start-up. A simulator process has already paid Node's own start-up, so it sleeps

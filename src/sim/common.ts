@@ -3,10 +3,12 @@
 import {
   type ConfSection,
   cloneSection,
+  emptyConf,
   encodeText,
   type GuestKind,
   parseProps,
 } from '../pve/format/index.js';
+import { type Params, paramNum, paramStr } from './args.js';
 import type { Ctx } from './context.js';
 import { PveDie } from './errors.js';
 import { checkLock, DRIVE_RE, isTemplate, lxcMountpoints, nowS } from './guest.js';
@@ -247,4 +249,55 @@ export function printPending(ctx: Ctx, kind: GuestKind, vmid: number): void {
     } else if (p !== undefined) ctx.out(`new ${k}: ${p}\n`);
   }
   if (kind === 'lxc') for (const [k, v] of conf.main.lxc) ctx.out(`cur ${k}: ${v}\n`);
+}
+
+/**
+ * `pct`/`qm` `snapshot`, `delsnapshot`, `rollback` and `listsnapshot`: one AbstractConfig code
+ * path for both kinds (pve-guest-common src/PVE/AbstractConfig.pm), `start` starting the guest
+ * after `rollback --start`.
+ */
+export function snapshotCommands(kind: GuestKind, start: (ctx: Ctx, vmid: number) => void) {
+  const vmid = (p: Params): number => paramNum(p, 'vmid');
+  const name = (p: Params): string => paramStr(p, 'snapname')!;
+  return {
+    snapshot: (ctx: Ctx, p: Params): void =>
+      snapshotCreate(ctx, kind, vmid(p), name(p), paramStr(p, 'description')),
+    delsnapshot: (ctx: Ctx, p: Params): void =>
+      snapshotDelete(ctx, kind, vmid(p), name(p), paramStr(p, 'force') === '1'),
+    rollback: (ctx: Ctx, p: Params): void =>
+      snapshotRollback(ctx, kind, vmid(p), name(p), paramStr(p, 'start') === '1', (id) => start(ctx, id)),
+    listsnapshot: (ctx: Ctx, p: Params): void => listSnapshotTree(ctx, kind, vmid(p)),
+  };
+}
+
+/** The end of a destroy: the config keeps `lock: destroyed` until it is removed; `--purge` says so. */
+export function removeDestroyed(ctx: Ctx, kind: GuestKind, vmid: number, purge: boolean): void {
+  const gone = emptyConf();
+  gone.main.props.lock = 'destroyed';
+  ctx.host.writeConf(kind, vmid, gone);
+  if (purge) ctx.out(`purging ${kind === 'lxc' ? 'CT' : 'VM'} ${vmid} from related configurations..\n`);
+  ctx.host.removeConf(kind, vmid);
+}
+
+/** `pct unlock` / `qm unlock`: removes `lock:` under the config lock; pct dies when there is none. */
+export function unlockGuest(ctx: Ctx, kind: GuestKind, vmid: number): void {
+  ctx.host.withConfigLock(kind, vmid, 10, () => {
+    const conf = ctx.host.loadConf(kind, vmid);
+    if (kind === 'lxc' && !conf.main.props.lock) throw new PveDie('no lock found trying to remove any lock');
+    delete conf.main.props.lock;
+    ctx.host.writeConf(kind, vmid, conf);
+  });
+}
+
+/**
+ * `create_and_lock_config`: under a 5 s config flock, refuses a VMID used anywhere in the cluster
+ * and writes a config holding only `lock: create` (pve-guest-common src/PVE/AbstractConfig.pm:254).
+ */
+export function createAndLockConfig(ctx: Ctx, kind: GuestKind, vmid: number): void {
+  ctx.host.withConfigLock(kind, vmid, 5, () => {
+    ctx.host.checkVmidUnused(vmid);
+    const conf = emptyConf();
+    conf.main.props.lock = 'create';
+    ctx.host.writeConf(kind, vmid, conf);
+  });
 }

@@ -34,6 +34,17 @@ export class Ctx {
     this.storage = new Storage(this.host);
   }
 
+  /**
+   * The same command seen from another node of the cluster: its configs, local storages and locks
+   * (a proxied API call, a migration's target side). Output still goes to this command's sinks.
+   */
+  on(node: string): Ctx {
+    if (node === this.host.node) return this;
+    const other = new Ctx({ ...this.env, node }, this.io, this.cmd, this.op, this.faults);
+    other.running = this.running;
+    return other;
+  }
+
   out(text: string): void {
     this.io.out(text);
     this.running?.write(text);

@@ -1,5 +1,6 @@
 // The simulator's environment: where the fake host lives and how fast it runs.
 import { resolve } from 'node:path';
+import { clusterNodes, isCluster, SINGLE_NODE } from './cluster.js';
 
 export interface SimEnv {
   /** State folder (a fake host root). PHOENIX_SIM_ROOT, default `.phoenix/sim` under the cwd. */
@@ -8,7 +9,7 @@ export interface SimEnv {
   speed: number;
   /** Fault rules (see faults.ts). PHOENIX_SIM_FAULTS, default none. */
   faults: string;
-  /** Node name of the simulated host. PHOENIX_SIM_NODE, default `pve`. */
+  /** The node a command runs on. PHOENIX_SIM_NODE, default `pve` (a cluster's first node). */
   node: string;
   /** Seconds (real, not scaled) from `qm start` until the guest agent answers; overrides the model. */
   agentDelayS: number | undefined;
@@ -17,11 +18,12 @@ export interface SimEnv {
 export function simEnv(env: NodeJS.ProcessEnv = process.env): SimEnv {
   const speed = Number(env.PHOENIX_SIM_SPEED ?? '1');
   const agent = env.PHOENIX_SIM_AGENT_DELAY;
+  const root = resolve(env.PHOENIX_SIM_ROOT || '.phoenix/sim');
   return {
-    root: resolve(env.PHOENIX_SIM_ROOT || '.phoenix/sim'),
+    root,
     speed: Number.isFinite(speed) && speed >= 0 ? speed : 1,
     faults: env.PHOENIX_SIM_FAULTS ?? '',
-    node: env.PHOENIX_SIM_NODE || 'pve',
+    node: env.PHOENIX_SIM_NODE || (isCluster(root) ? clusterNodes(root)[0]! : SINGLE_NODE),
     agentDelayS: agent !== undefined && Number.isFinite(Number(agent)) ? Number(agent) : undefined,
   };
 }

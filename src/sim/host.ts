@@ -1,6 +1,6 @@
 // The simulated host's state folder (a fake host root): guest configs under etc/pve, the
 // generated .vmlist, storage.cfg, and simulator-only runtime state under sim/.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   formatVmlist,
@@ -12,6 +12,7 @@ import {
   serializeGuestConf,
   type Vmlist,
 } from '../pve/format/index.js';
+import { clusterNodes, isCluster, isSharedStorage, mapHostPath, storageOnNode } from './cluster.js';
 import type { SimEnv } from './env.js';
 import { PveDie } from './errors.js';
 import { type Out, readJson, readText, writeFileAtomic, writeJson } from './io.js';
@@ -63,9 +64,36 @@ export class SimHost {
     return this.env.node;
   }
 
-  /** Maps a path on the real host (`/var/lib/vz/...`) into the state folder. */
+  /** Maps a path on this node's host (`/var/lib/vz/...`) into the state folder (cluster.ts `mapHostPath`). */
   hostPath(path: string): string {
-    return join(this.root, path);
+    return mapHostPath(this.root, this.node, path);
+  }
+
+  /** The same host seen from another node of the cluster (a migration's target, a proxied API call). */
+  onNode(node: string): SimHost {
+    return node === this.node ? this : new SimHost({ ...this.env, node }, this.io);
+  }
+
+  /** The cluster's nodes (one, `pve` or the env's node, for a folder made before clusters). */
+  nodes(): string[] {
+    return clusterNodes(this.root, this.node);
+  }
+
+  get isCluster(): boolean {
+    return isCluster(this.root);
+  }
+
+  /** State this node keeps for itself (local storages' volumes, host-tool records): `/sim` on its host. */
+  nodeSimPath(...parts: string[]): string {
+    return this.hostPath(join('/sim', ...parts));
+  }
+
+  /**
+   * Where a path storage keeps `rel` (a file below its `path`): a shared storage is one mount seen
+   * by every node, kept once at `<root>/<path>`; a local one is on this node's file system.
+   */
+  storageFile(s: StorageEntry, rel: string): string {
+    return isSharedStorage(s) ? join(this.root, rel) : this.hostPath(rel);
   }
 
   pvePath(...parts: string[]): string {
@@ -120,7 +148,10 @@ export class SimHost {
     return this.listGuests().find((g) => g.vmid === vmid);
   }
 
-  /** Loads a local guest config; dies like `load_config` when it is missing. */
+  /**
+   * Loads a guest config of this node; dies like `load_config` when it is missing, also when the
+   * guest lives on another node (pve-guest-common src/PVE/AbstractConfig.pm:50-58).
+   */
   loadConf(kind: GuestKind, vmid: number): GuestConf {
     const text = readText(this.confPath(kind, vmid));
     if (text === undefined)
@@ -151,6 +182,17 @@ export class SimHost {
       this.updateRuntime(vmid, (r) => ({ ...r, createdAt: Date.now() }));
       this.refreshVmlist();
     }
+  }
+
+  /**
+   * `move_config_to_node`: renames the config into the target node's folder, which pmxcfs does
+   * atomically (pve-guest-common src/PVE/AbstractConfig.pm `move_config_to_node`).
+   */
+  moveConfTo(kind: GuestKind, vmid: number, target: string): void {
+    const to = this.confPath(kind, vmid, target);
+    mkdirSync(dirname(to), { recursive: true });
+    renameSync(this.confPath(kind, vmid), to);
+    this.refreshVmlist();
   }
 
   removeConf(kind: GuestKind, vmid: number): void {
@@ -199,12 +241,19 @@ export class SimHost {
     });
   }
 
-  storages(): StorageEntry[] {
+  /** Every storage of storage.cfg (cluster-wide). */
+  allStorages(): StorageEntry[] {
     return parseStorageCfg(readText(this.pvePath('storage.cfg')) ?? '');
   }
 
+  /** The storages this node has: `nodes` restricts a storage (pve-storage src/PVE/Storage.pm:264-278). */
+  storages(): StorageEntry[] {
+    return this.allStorages().filter((s) => storageOnNode(s, this.node));
+  }
+
+  /** A storage of storage.cfg, whether or not this node has it (`storage_config`). */
   storage(id: string): StorageEntry | undefined {
-    return this.storages().find((s) => s.id === id);
+    return this.allStorages().find((s) => s.id === id);
   }
 
   runtime(vmid: number): Runtime {

@@ -103,7 +103,7 @@ export function simHostPathOf(ctx: Ctx, p: string): string {
 }
 
 function ownersPath(ctx: Ctx): string {
-  return ctx.host.simPath('owners.json');
+  return ctx.host.nodeSimPath('owners.json');
 }
 
 export function readOwners(ctx: Ctx): Owners {

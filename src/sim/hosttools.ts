@@ -11,7 +11,7 @@ interface ZfsState {
 }
 
 function zfsStatePath(ctx: Ctx): string {
-  return ctx.host.simPath('zfs.json');
+  return ctx.host.nodeSimPath('zfs.json');
 }
 
 /** All datasets: pools of zfspool storages (and their parents), guest volumes, created ones. */

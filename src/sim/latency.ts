@@ -46,6 +46,14 @@ export const LATENCY_S = {
   exec: 0.3,
   /** pvestatd broadcast period: /cluster/resources lags by up to this much. */
   pvestatdPeriod: 10,
+  /** pmxcfs drops RRD data older than this (pve-cluster src/pmxcfs/status.c:1442-1443: 5 min). */
+  rrdExpire: 300,
+  /** A migration's fixed part: ssh to the target, config move, unlock (2–5 s). */
+  migrate: 3,
+  /** Copying one local volume to the target node (`storage_migrate` of a small guest, 10–60 s). */
+  migrateVolume: 30,
+  /** `qm migrate --online`: transferring the running VM's memory (a small VM, 10–30 s). */
+  migrateRam: 15,
 } as const;
 
 export type LatencyOp = keyof typeof LATENCY_S;

@@ -20,7 +20,9 @@ import {
   withPendingApplied,
 } from '../pve/format/index.js';
 import { type Params, paramNum, paramStr } from './args.js';
-import { listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
+import { cloneTarget } from './clone-target.js';
+import { isSharedStorage } from './cluster.js';
+import { createAndLockConfig, removeDestroyed, snapshotCommands, unlockGuest } from './common.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
 import { execInGuest, guestFsOf } from './exec.js';
@@ -115,8 +117,7 @@ function allocMountpoint(
   const m = NEW_DISK_RE.exec(volume);
   if (m) {
     const sid = m[1]!;
-    const s = ctx.host.storage(sid);
-    if (!s) throw new PveDie(`storage '${sid}' does not exist`);
+    const s = ctx.storage.get(sid);
     const sizeBytes = Math.round(Number(m[2]) * 1024 ** 3);
     const volid = ctx.storage.alloc(sid, vmid, sizeBytes, { ct: true });
     allocated.push(volid);
@@ -143,8 +144,8 @@ function checkNewVolumeStorage(ctx: Ctx, value: string, defaultStorage?: string)
   if (/^\d+(\.\d+)?$/.test(volume) && defaultStorage) volume = `${defaultStorage}:${volume}`;
   const m = NEW_DISK_RE.exec(volume);
   if (!m) return;
-  const s = ctx.host.storage(m[1]!);
-  if (!s) throw new PveDie(`storage '${m[1]}' does not exist`);
+  // `storage_check_enabled($storage_cfg, $sid, $node)` (pve-container src/PVE/API2/LXC.pm:347-353).
+  const s = ctx.storage.get(m[1]!);
   if (!(s.props.find(([k]) => k === 'content')?.[1] ?? '').split(',').includes('rootdir')) {
     throw new ParamError({ storage: `storage '${m[1]}' does not support container directories` });
   }
@@ -221,12 +222,7 @@ export function pctCreate(ctx: Ctx, p: Params): void {
   const unprivileged = str(p, 'unprivileged') === undefined ? '1' : str(p, 'unprivileged')!;
 
   // create_and_lock_config: 5 s flock, config with only `lock: create`.
-  ctx.host.withConfigLock('lxc', vmid, 5, () => {
-    ctx.host.checkVmidUnused(vmid);
-    const conf = emptyConf();
-    conf.main.props.lock = 'create';
-    ctx.host.writeConf('lxc', vmid, conf);
-  });
+  createAndLockConfig(ctx, 'lxc', vmid);
 
   const allocated: string[] = [];
   ctx.task(true, () => {
@@ -284,10 +280,7 @@ export function pctClone(ctx: Ctx, p: Params): void {
   const newid = num(p, 'newid');
   const snapname = str(p, 'snapname');
   const storage = str(p, 'storage');
-  const target = str(p, 'target');
-  if (target && target !== ctx.host.node) {
-    if (storage) throw new PveDie(`can't clone to non-shared storage '${storage}'`);
-  }
+  const target = cloneTarget(ctx, str(p, 'target'), storage, 'container directories');
 
   // set_lock($vmid, 'disk'): flock 10 s, check_lock, write `lock: disk`.
   let src = ctx.host.withConfigLock('lxc', vmid, 10, () => {
@@ -306,12 +299,7 @@ export function pctClone(ctx: Ctx, p: Params): void {
   };
 
   try {
-    ctx.host.withConfigLock('lxc', newid, 5, () => {
-      ctx.host.checkVmidUnused(newid);
-      const conf = emptyConf();
-      conf.main.props.lock = 'create';
-      ctx.host.writeConf('lxc', newid, conf);
-    });
+    createAndLockConfig(ctx, 'lxc', newid);
   } catch (e) {
     removeSourceLock();
     throw e;
@@ -333,6 +321,12 @@ export function pctClone(ctx: Ctx, p: Params): void {
       const type = mpType(props.volume ?? '');
       if (type !== 'volume') throw new PveDie(`unable to clone mountpoint '${key}' (type ${type})`);
     }
+    // `$sharedvm` (pve-container src/PVE/API2/LXC.pm:2063-2081, 2124-2125): every volume (or
+    // `--storage`) on shared storage, else no `--target`.
+    const local = lxcVolumes(sec)
+      .filter((v) => !isSharedStorage(ctx.storage.get(storage ?? splitVolid(v.volid)!.sid)))
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
+    if (target) for (const v of local) ctx.io.err(`found non-shared volume: ${v.volid}\n`);
     for (const v of lxcVolumes(sec)) {
       if (full) {
         if (running && !snapname)
@@ -348,6 +342,8 @@ export function pctClone(ctx: Ctx, p: Params): void {
       }
       volumes.push({ ...v, linked: !full });
     }
+    if (target && local.length > 0)
+      throw new PveDie(`can't clone CT to node '${target}' (CT uses local storage)`);
     // The new config: a copy without snapshot/pending/template keys, new MACs, `lock: create`.
     const copy = cloneSection(sec);
     for (const k of Object.keys(copy.props)) {
@@ -399,6 +395,7 @@ export function pctClone(ctx: Ctx, p: Params): void {
       }
       delete newConf.main.props.lock;
       ctx.host.writeConf('lxc', newid, newConf);
+      if (target) ctx.host.moveConfTo('lxc', newid, target);
       removeSourceLock();
     } catch (e) {
       freeBestEffort((v) => ctx.storage.free(v), created);
@@ -512,8 +509,6 @@ export function pctSet(ctx: Ctx, p: Params): void {
         const vol = parseProps(raw, 'volume').volume ?? '';
         const m = NEW_DISK_RE.exec(vol);
         if (m) {
-          const s = ctx.host.storage(m[1]!);
-          if (!s) throw new PveDie(`storage '${m[1]}' does not exist`);
           ctx.storage.requireContent(m[1]!, 'rootdir');
           value = allocMountpoint(ctx, vmid, opt, raw, allocated);
           if (conf.main.props[opt]) moveToUnused(conf.main, conf.main.props[opt]!);
@@ -801,23 +796,11 @@ export function pctList(ctx: Ctx): void {
 
 // ---------------------------------------------------------------------------------------------
 
-export function pctSnapshot(ctx: Ctx, p: Params): void {
-  snapshotCreate(ctx, 'lxc', num(p, 'vmid'), str(p, 'snapname')!, str(p, 'description'));
-}
-
-export function pctDelsnapshot(ctx: Ctx, p: Params): void {
-  snapshotDelete(ctx, 'lxc', num(p, 'vmid'), str(p, 'snapname')!, str(p, 'force') === '1');
-}
-
-export function pctRollback(ctx: Ctx, p: Params): void {
-  snapshotRollback(ctx, 'lxc', num(p, 'vmid'), str(p, 'snapname')!, str(p, 'start') === '1', (id) =>
-    startCt(ctx, id, false),
-  );
-}
-
-export function pctListsnapshot(ctx: Ctx, p: Params): void {
-  listSnapshotTree(ctx, 'lxc', num(p, 'vmid'));
-}
+const ctSnapshots = snapshotCommands('lxc', (ctx, id) => startCt(ctx, id, false));
+export const pctSnapshot = ctSnapshots.snapshot;
+export const pctDelsnapshot = ctSnapshots.delsnapshot;
+export const pctRollback = ctSnapshots.rollback;
+export const pctListsnapshot = ctSnapshots.listsnapshot;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -1006,21 +989,11 @@ export function pctDestroy(ctx: Ctx, p: Params): void {
           }
         }
       }
-      const gone = emptyConf();
-      gone.main.props.lock = 'destroyed';
-      ctx.host.writeConf('lxc', vmid, gone);
-      if (str(p, 'purge') === '1') ctx.out(`purging CT ${vmid} from related configurations..\n`);
-      ctx.host.removeConf('lxc', vmid);
+      removeDestroyed(ctx, 'lxc', vmid, str(p, 'purge') === '1');
     });
   });
 }
 
 export function pctUnlock(ctx: Ctx, p: Params): void {
-  const vmid = num(p, 'vmid');
-  ctx.host.withConfigLock('lxc', vmid, 10, () => {
-    const conf = ctx.host.loadConf('lxc', vmid);
-    if (!conf.main.props.lock) throw new PveDie('no lock found trying to remove any lock');
-    delete conf.main.props.lock;
-    ctx.host.writeConf('lxc', vmid, conf);
-  });
+  unlockGuest(ctx, 'lxc', num(p, 'vmid'));
 }

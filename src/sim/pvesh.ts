@@ -2,6 +2,14 @@
 // (pve-storage src/PVE/CLI/pvesm.pm).
 import { type GuestKind, storageContent, storageProp, withPendingApplied } from '../pve/format/index.js';
 import type { Params } from './args.js';
+import {
+  isNodeDown,
+  isSharedStorage,
+  nodeDownSince,
+  nodeIpOf,
+  sshNoRoute,
+  storageOnNode,
+} from './cluster.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie, SimGap } from './errors.js';
 import { firewallApi } from './firewall.js';
@@ -54,12 +62,33 @@ function lagged(
   };
 }
 
+/**
+ * Whether pmxcfs still holds the RRD data a down node last broadcast: entries older than 5 minutes
+ * are dropped from the dump (pve-cluster src/pmxcfs/status.c:1436-1446), scaled by speed like pvestatd.
+ */
+function rrdFresh(ctx: Ctx, node: string): boolean {
+  const since = nodeDownSince(ctx.host.root, node);
+  if (since === undefined) return true;
+  return Date.now() - since < LATENCY_S.rrdExpire * 1000 * ctx.env.speed;
+}
+
+/**
+ * `/cluster/resources` (pve-manager PVE/API2/Cluster.pm:515-660): every guest of .vmlist with its
+ * node, RRD stats (`extract_vm_stats`, PVE/API2Tools.pm:81-118; none left for a node down > 5 min:
+ * `status: unknown` only) and `lock`/`tags` from the replicated configs (Cluster.pm:555, 584-588);
+ * every node of the nodelist, `offline` when corosync lost it (`extract_node_stats`,
+ * API2Tools.pm:38-79); every storage on every node that has it (`storage_check_enabled` per node,
+ * Cluster.pm:643-657; `extract_storage_stats`, API2Tools.pm:120-144).
+ */
 function resources(ctx: Ctx, type: string | undefined): unknown[] {
   const out: unknown[] = [];
-  const node = ctx.host.node;
+  const nodes = ctx.host.nodes();
+  const cluster = ctx.host.isCluster;
+  const down = (n: string): boolean => cluster && isNodeDown(ctx.host.root, n);
   if (!type || type === 'vm') {
     for (const g of ctx.host.listGuests()) {
-      const sec = guestSection(ctx, g.kind, g.vmid);
+      const on = ctx.on(g.node);
+      const sec = guestSection(on, g.kind, g.vmid);
       const rt = ctx.host.runtime(g.vmid);
       const lag = lagged(rt, ctx.env.speed);
       const entry: Record<string, unknown> = {
@@ -68,9 +97,9 @@ function resources(ctx: Ctx, type: string | undefined): unknown[] {
         node: g.node,
         type: g.kind,
       };
-      if (lag.fresh) entry.status = 'unknown';
+      if (lag.fresh || (down(g.node) && !rrdFresh(ctx, g.node))) entry.status = 'unknown';
       else {
-        const st = g.kind === 'lxc' ? lxcStatus(ctx, g.vmid, sec) : vmStatus(ctx, g.vmid, sec);
+        const st = g.kind === 'lxc' ? lxcStatus(on, g.vmid, sec) : vmStatus(on, g.vmid, sec);
         Object.assign(entry, {
           cpu: 0,
           disk: st.disk,
@@ -94,52 +123,71 @@ function resources(ctx: Ctx, type: string | undefined): unknown[] {
     }
   }
   if (!type || type === 'node') {
-    out.push({
-      cpu: 0.02,
-      disk: 10 * 1024 ** 3,
-      id: `node/${node}`,
-      level: '',
-      maxcpu: 16,
-      maxdisk: 100 * 1024 ** 3,
-      maxmem: 64 * 1024 ** 3,
-      mem: 8 * 1024 ** 3,
-      node,
-      status: 'online',
-      type: 'node',
-      uptime: 86400,
-    });
+    for (const node of nodes) {
+      const entry: Record<string, unknown> = { id: `node/${node}`, node, type: 'node', status: 'unknown' };
+      if (!down(node) || rrdFresh(ctx, node)) {
+        Object.assign(entry, { level: '', maxcpu: 16, maxdisk: 100 * 1024 ** 3, maxmem: 64 * 1024 ** 3 });
+        if (!down(node)) {
+          Object.assign(entry, {
+            cpu: 0.02,
+            disk: 10 * 1024 ** 3,
+            mem: 8 * 1024 ** 3,
+            status: 'online',
+            uptime: 86400,
+          });
+        }
+      }
+      if (down(node)) entry.status = 'offline';
+      out.push(entry);
+    }
   }
   if (!type || type === 'storage') {
-    for (const s of ctx.host.storages()) {
-      const u = ctx.storage.usage(s);
-      out.push({
-        content: storageContent(s).sort().join(','),
-        disk: u.used,
-        id: `storage/${node}/${s.id}`,
-        maxdisk: u.total,
-        node,
-        plugintype: s.type,
-        shared: storageProp(s, 'shared') === '1' ? 1 : 0,
-        status: 'available',
-        storage: s.id,
-        type: 'storage',
-      });
+    for (const s of ctx.host.allStorages()) {
+      for (const node of nodes) {
+        if (!storageOnNode(s, node) || storageProp(s, 'disable') !== undefined) continue;
+        const entry: Record<string, unknown> = {
+          content: storageContent(s).sort().join(','),
+          id: `storage/${node}/${s.id}`,
+          node,
+          plugintype: s.type,
+          shared: isSharedStorage(s) ? 1 : 0,
+          status: 'unknown',
+          storage: s.id,
+          type: 'storage',
+        };
+        if (!down(node) || rrdFresh(ctx, node)) {
+          const u = ctx.on(node).storage.usage(s);
+          Object.assign(entry, { disk: u.used, maxdisk: u.total, status: 'available' });
+        }
+        out.push(entry);
+      }
     }
   }
   return out;
 }
 
-function checkNode(ctx: Ctx, node: string | undefined): void {
-  if (node !== undefined && node !== ctx.host.node && node !== 'localhost') {
+/**
+ * pvesh runs a `/nodes/{node}/...` method for another node over ssh (`check_proxyto` and
+ * `proxy_handler`, pve-manager PVE/CLI/pvesh.pm:86-145): an unknown node fails the address
+ * lookup, a down one fails with ssh's own message behind `proxy handler failed:`
+ * (`run_command` with `errmsg`, pve-common src/PVE/Cmd.pm:289-292, 318-322). Returns the context
+ * the method runs in.
+ */
+function proxyTo(ctx: Ctx, node: string | undefined): Ctx {
+  if (node === undefined || node === ctx.host.node || node === 'localhost') return ctx;
+  if (!ctx.host.nodes().includes(node) || !ctx.host.isCluster) {
     throw new PveDie(
       `hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`,
     );
   }
+  if (isNodeDown(ctx.host.root, node))
+    throw new PveDie(`proxy handler failed: ${sshNoRoute(nodeIpOf(ctx.host.root, node))}`);
+  return ctx.on(node);
 }
 
 /** Runs the API method pvesh found for `path`; returns its result (undefined for `null`). */
-export function pveshCall(ctx: Ctx, method: string, template: string, path: string, p: Params): unknown {
-  checkNode(ctx, typeof p.node === 'string' ? p.node : undefined);
+export function pveshCall(caller: Ctx, method: string, template: string, path: string, p: Params): unknown {
+  const ctx = proxyTo(caller, typeof p.node === 'string' ? p.node : undefined);
   ctx.sleep('read');
   if (template.includes('/firewall')) return firewallApi(ctx, method, template, p);
   if (method === 'GET') {
@@ -209,23 +257,14 @@ function apiGet(ctx: Ctx, template: string, p: Params): unknown {
       break;
     }
     case '/nodes':
-      data = [
-        {
-          node: ctx.host.node,
-          status: 'online',
-          type: 'node',
-          id: `node/${ctx.host.node}`,
-          level: '',
-          maxcpu: 16,
-          maxmem: 64 * 1024 ** 3,
-        },
-      ];
+      // Every node of the nodelist with `extract_node_stats` (pve-manager PVE/API2/Nodes.pm:2975-2995).
+      data = resources(ctx, 'node');
       break;
     case '/version':
       data = { release: '9.1', repoid: 'simulated', version: '9.1.1' };
       break;
     case '/storage':
-      data = ctx.host.storages().map((s) => {
+      data = ctx.host.allStorages().map((s) => {
         const o: Record<string, unknown> = { storage: s.id, type: s.type, digest: 'simulated' };
         for (const [k, v] of s.props) o[k] = v === '' ? 1 : v;
         return o;
@@ -320,7 +359,7 @@ export function storageStatus(ctx: Ctx, p: Params): Array<Record<string, unknown
         avail: u.avail,
         content: storageContent(s).sort().join(','),
         enabled: 1,
-        shared: storageProp(s, 'shared') === '1' ? 1 : 0,
+        shared: isSharedStorage(s) ? 1 : 0,
         storage: s.id,
         total: u.total,
         type: s.type,
@@ -339,8 +378,7 @@ export function placeholderSize(content: string, size: number): number {
 }
 
 export function storageContentList(ctx: Ctx, sid: string, p: Params): Array<Record<string, unknown>> {
-  const s = ctx.host.storage(sid);
-  if (!s) throw new PveDie(`storage '${sid}' does not exist`);
+  const s = ctx.storage.get(sid);
   const out: Array<Record<string, unknown>> = [];
   const content = storageContent(s);
   for (const c of ['vztmpl', 'iso', 'import', 'snippets', 'backup'] as const) {

@@ -20,7 +20,9 @@ import {
 } from '../pve/format/index.js';
 import { looksLikeCryptHash, sha256Crypt } from '../pve/format/sha-crypt.js';
 import { type Params, paramNum, paramStr } from './args.js';
-import { listSnapshotTree, snapshotCreate, snapshotDelete, snapshotRollback } from './common.js';
+import { cloneTarget } from './clone-target.js';
+import { isSharedStorage } from './cluster.js';
+import { createAndLockConfig, removeDestroyed, snapshotCommands, unlockGuest } from './common.js';
 import type { Ctx } from './context.js';
 import { ParamError, PveDie } from './errors.js';
 import { execInGuest } from './exec.js';
@@ -344,12 +346,7 @@ export function qmCreate(ctx: Ctx, p: Params): void {
   const vmid = num(p, 'vmid');
   checkImportSources(ctx, p);
   try {
-    ctx.host.withConfigLock('qemu', vmid, 5, () => {
-      ctx.host.checkVmidUnused(vmid);
-      const conf = emptyConf();
-      conf.main.props.lock = 'create';
-      ctx.host.writeConf('qemu', vmid, conf);
-    });
+    createAndLockConfig(ctx, 'qemu', vmid);
   } catch (e) {
     throw new PveDie(`unable to create VM ${vmid} - ${(e as Error).message}`);
   }
@@ -586,6 +583,7 @@ export function qmClone(ctx: Ctx, p: Params): void {
   const storage = str(p, 'storage');
   const format = str(p, 'format');
   const running = ctx.host.isRunning(vmid);
+  const target = cloneTarget(ctx, str(p, 'target'), storage, 'vm images');
   // Source: shared flock (exclusive when running), 1 s; target: exclusive, 1 s; both for the whole clone.
   ctx.host.withConfigLock(
     'qemu',
@@ -624,6 +622,10 @@ export function qmClone(ctx: Ctx, p: Params): void {
           throw new PveDie(
             `Linked clone feature is not supported for '${drives[0]?.volid}' (${drives[0]?.key})`,
           );
+        // `$check_storage_access_clone`: any drive (CD-ROM images too) on a non-shared storage
+        // makes the VM local (qemu-server src/PVE/API2/Qemu.pm:282-322, 4488-4499).
+        if (target && drives.some((d) => !isSharedStorage(ctx.storage.get(splitVolid(d.volid)!.sid))))
+          throw new PveDie(`can't clone VM to node '${target}' (VM uses local storage)`);
         ctx.host.writeConfRaw('qemu', newid, '# qmclone temporary file\nlock: clone\n');
 
         const created: string[] = [];
@@ -687,6 +689,8 @@ export function qmClone(ctx: Ctx, p: Params): void {
             ctx.faultPoint([vmid, newid]);
             delete next.props.lock;
             ctx.host.writeConf('qemu', newid, conf);
+            // The config is renamed into the target's folder (Qemu.pm:4693-4707).
+            if (target) ctx.host.moveConfTo('qemu', newid, target);
           } catch (e) {
             freeBestEffort((v) => ctx.storage.free(v), created);
             ctx.host.removeConf('qemu', newid);
@@ -988,35 +992,17 @@ export function qmDestroy(ctx: Ctx, p: Params): void {
           }
         }
       }
-      const gone = emptyConf();
-      gone.main.props.lock = 'destroyed';
-      ctx.host.writeConf('qemu', vmid, gone);
-      if (str(p, 'purge') === '1') ctx.out(`purging VM ${vmid} from related configurations..\n`);
-      ctx.host.removeConf('qemu', vmid);
+      removeDestroyed(ctx, 'qemu', vmid, str(p, 'purge') === '1');
     });
   });
 }
 
 export function qmUnlock(ctx: Ctx, p: Params): void {
-  const vmid = num(p, 'vmid');
-  ctx.host.withConfigLock('qemu', vmid, 10, () => {
-    const conf = ctx.host.loadConf('qemu', vmid);
-    delete conf.main.props.lock;
-    ctx.host.writeConf('qemu', vmid, conf);
-  });
+  unlockGuest(ctx, 'qemu', num(p, 'vmid'));
 }
 
-export function qmSnapshot(ctx: Ctx, p: Params): void {
-  snapshotCreate(ctx, 'qemu', num(p, 'vmid'), str(p, 'snapname')!, str(p, 'description'));
-}
-export function qmDelsnapshot(ctx: Ctx, p: Params): void {
-  snapshotDelete(ctx, 'qemu', num(p, 'vmid'), str(p, 'snapname')!, str(p, 'force') === '1');
-}
-export function qmRollback(ctx: Ctx, p: Params): void {
-  snapshotRollback(ctx, 'qemu', num(p, 'vmid'), str(p, 'snapname')!, str(p, 'start') === '1', (id) =>
-    startVm(ctx, id, false),
-  );
-}
-export function qmListsnapshot(ctx: Ctx, p: Params): void {
-  listSnapshotTree(ctx, 'qemu', num(p, 'vmid'));
-}
+const vmSnapshots = snapshotCommands('qemu', (ctx, id) => startVm(ctx, id, false));
+export const qmSnapshot = vmSnapshots.snapshot;
+export const qmDelsnapshot = vmSnapshots.delsnapshot;
+export const qmRollback = vmSnapshots.rollback;
+export const qmListsnapshot = vmSnapshots.listsnapshot;

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StorageEntry, storageContent, storageProp } from '../pve/format/index.js';
+import { isSharedStorage, storageOnNode } from './cluster.js';
 import { PveDie } from './errors.js';
 import type { SimHost } from './host.js';
 import { readJson, writeJson } from './io.js';
@@ -124,14 +125,31 @@ function lockShown(sid: string): string {
 export class Storage {
   constructor(private readonly host: SimHost) {}
 
+  /**
+   * `storage_check_enabled` for this node, as `activate_storage` runs it before any volume
+   * operation (pve-storage src/PVE/Storage.pm:264-291, 1339).
+   */
   get(sid: string): StorageEntry {
     const s = this.host.storage(sid);
     if (!s) throw new PveDie(`storage '${sid}' does not exist`);
+    if (storageProp(s, 'disable') !== undefined) throw new PveDie(`storage '${sid}' is disabled`);
+    if (!storageOnNode(s, this.host.node))
+      throw new PveDie(`storage '${sid}' is not available on node '${this.host.node}'`);
     return s;
   }
 
+  /** A shared storage's volumes are one registry for the cluster; a local one's are per node. */
   private regPath(sid: string): string {
-    return this.host.simPath('volumes', `${sid}.json`);
+    const s = this.host.storage(sid);
+    return s && isSharedStorage(s)
+      ? this.host.simPath('volumes', `${sid}.json`)
+      : this.host.nodeSimPath('volumes', `${sid}.json`);
+  }
+
+  /** Shared storages lock cluster-wide: `cluster_lock_storage` takes a pmxcfs lock for them (pve-storage src/PVE/Storage/Plugin.pm:759-774). */
+  private lockPath(sid: string, shown: string): string {
+    const s = this.host.storage(sid);
+    return s && isSharedStorage(s) ? this.host.simPath('locks', `storage-${sid}`) : this.host.hostPath(shown);
   }
 
   registry(sid: string): Registry {
@@ -141,7 +159,7 @@ export class Storage {
   /** Runs `fn` on the storage's registry under the storage lock and saves it. */
   private update<T>(sid: string, fn: (reg: Registry) => T): T {
     const shown = lockShown(sid);
-    return withFileLock(this.host.io, this.host.hostPath(shown), shown, 10, false, () => {
+    return withFileLock(this.host.io, this.lockPath(sid, shown), shown, 10, false, () => {
       const reg = this.registry(sid);
       const res = fn(reg);
       writeJson(this.regPath(sid), reg);
@@ -167,6 +185,10 @@ export class Storage {
     if (s.type === 'zfspool') return ct ? `subvol-${vmid}-disk-${n}` : `vm-${vmid}-disk-${n}`;
     if (isPathStorage(s)) return `${vmid}/vm-${vmid}-disk-${n}.${format}`;
     return `vm-${vmid}-disk-${n}`;
+  }
+
+  contentOf(s: StorageEntry): string[] {
+    return storageContent(s);
   }
 
   /** Checks the storage allows `content`; the message names the content the way pve-storage does. */
@@ -306,7 +328,8 @@ export class Storage {
       // dir `"$basevmid/$basename/$vmid/$name"` (src/PVE/Storage/Plugin.pm:800-811, 1002-1046).
       const parts = v.volname.split('/');
       let full: string;
-      if (s.type === 'zfspool') full = `${parts[parts.length - 1]}/${own}`;
+      // RBD likewise `"$basename/$name"` (src/PVE/Storage/RBDPlugin.pm:665-701).
+      if (s.type === 'zfspool' || s.type === 'rbd') full = `${parts[parts.length - 1]}/${own}`;
       else if (isPathStorage(s)) full = `${parts.slice(-2).join('/')}/${own}`;
       else full = own; // lvmthin: the clone's name does not encode its base
       reg.volumes[full] = { size: src.size, vmid: newVmid, format: src.format, linkedFrom: v.volname };
@@ -329,6 +352,37 @@ export class Storage {
     );
   }
 
+  /**
+   * `storage_migrate` of a local volume to `target` (the same storage id on another node): the
+   * volume keeps its name when it is free there (`allow_rename`), else gets the next free one
+   * (pve-storage src/PVE/Storage.pm `storage_migrate`). Returns the volid on the target.
+   */
+  migrateTo(volid: string, target: Storage): string {
+    const v = splitVolid(volid);
+    if (!v) throw new PveDie(`unable to parse volume ID '${volid}'`);
+    const vol = this.registry(v.sid).volumes[v.volname];
+    if (!vol) throw new PveDie(`volume '${volid}' does not exist`);
+    const s = target.get(v.sid);
+    const name = target.update(v.sid, (reg) => {
+      const free = reg.volumes[v.volname]
+        ? target.freeName(
+            reg,
+            s,
+            vol.vmid,
+            vol.format === 'subvol',
+            vol.format === 'subvol' ? 'raw' : vol.format,
+          )
+        : v.volname;
+      // storage_migrate streams the data (volume_export | volume_import, pve-storage
+      // src/PVE/Storage.pm:917): the copy on the target is a volume of its own, never a linked
+      // clone of a base that only exists on the source node.
+      const { linkedFrom: _base, ...copy } = vol;
+      reg.volumes[free] = copy;
+      return free;
+    });
+    return `${v.sid}:${name}`;
+  }
+
   resize(volid: string, sizeBytes: number): void {
     const v = splitVolid(volid);
     if (!v) return;
@@ -347,7 +401,7 @@ export class Storage {
   files(s: StorageEntry, content: FileContent): Array<{ name: string; size: number; format: string }> {
     const base = storagePath(s);
     if (!base) return [];
-    const dir = this.host.hostPath(join(base, SUBDIR[content]));
+    const dir = this.host.storageFile(s, join(base, SUBDIR[content]));
     if (!existsSync(dir)) return [];
     const out: Array<{ name: string; size: number; format: string }> = [];
     for (const name of readdirSync(dir).sort()) {
@@ -376,6 +430,6 @@ export class Storage {
     if (fileFormat(vtype, m[2]!) === undefined)
       throw new PveDie(`unable to parse directory volume name '${v.volname}'`);
     const shown = join(base, SUBDIR[vtype], m[2]!);
-    return { path: this.host.hostPath(shown), shown, vtype };
+    return { path: this.host.storageFile(s, shown), shown, vtype };
   }
 }

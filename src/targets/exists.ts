@@ -25,6 +25,14 @@ import {
 import { isLxc, kindOf, must, nodeOf, reread, showCommand, sourceGuest, tool } from './common.js';
 import { defineTarget } from './define.js';
 import { lxcCreateOptions } from './lxc-config.js';
+import {
+  clonePlacement,
+  onNodeCtx,
+  placeable,
+  placeClone,
+  placementArgs,
+  placementNote,
+} from './placement.js';
 import { vmNetString } from './vm-config.js';
 
 function creationInputs(g: Guest): unknown {
@@ -89,9 +97,7 @@ function observe(ctx: TargetContext): Observation {
   }
   const source = sourceDrift(ctx);
   if (source) drifts.push(source);
-  if (gs.node !== nodeOf(ctx)) {
-    drifts.push({ field: 'node', host: gs.node, declared: nodeOf(ctx), needsReplace: true });
-  }
+  // A guest on another node than declared is moved by the `node` target (placement.ts), never re-created.
   return drifts.length ? { kind: 'drift', drifts } : { kind: 'ok' };
 }
 
@@ -110,14 +116,16 @@ function lxcCreateArgs(_ctx: TargetContext, g: LxcGuest, description: string): s
   ];
 }
 
-function cloneArgs(_ctx: TargetContext, g: Guest, description: string): string[] {
+function cloneArgs(ctx: TargetContext, g: Guest, description: string): string[] {
   const src = String(g.cloneFrom);
   // `--snapname`: copy the source as the snapshot holds it (pve-container API2/LXC.pm:2058-2061,
   // qemu-server API2/Qemu.pm:4477-4488); it is also what lets a running CT be fully cloned (LXC.pm:2086).
   const snap = g.cloneSnapshot !== undefined ? ['--snapname', g.cloneSnapshot] : [];
+  // A source on another node: `--target`, or `--full` for a clone that must migrate (placement.ts).
+  const place = placementArgs(clonePlacement(ctx));
   return g.kind === 'lxc'
-    ? ['clone', src, String(g.vmid), '--hostname', g.name, ...snap, '--description', description]
-    : ['clone', src, String(g.vmid), '--name', g.name, ...snap, '--description', description];
+    ? ['clone', src, String(g.vmid), '--hostname', g.name, ...snap, ...place, '--description', description]
+    : ['clone', src, String(g.vmid), '--name', g.name, ...snap, ...place, '--description', description];
 }
 
 function vmCreateArgs(g: VmGuest, description: string): string[] {
@@ -190,8 +198,9 @@ async function destroy(ctx: StepContext): Promise<void> {
   const gs = ctx.gs;
   if (!gs) return;
   const word = gs.kind === 'lxc' ? 'pct' : 'qm';
-  if (gs.status === 'running') await must(ctx, word, ['stop', String(gs.vmid)]);
-  await must(ctx, word, ['destroy', String(gs.vmid), '--purge']);
+  const on = onNodeCtx(ctx, gs.node);
+  if (gs.status === 'running') await must(on, word, ['stop', String(gs.vmid)]);
+  await must(on, word, ['destroy', String(gs.vmid), '--purge']);
 }
 
 /**
@@ -213,22 +222,31 @@ function birthRecord(ctx: StepContext): BirthRecord {
 
 async function run(ctx: StepContext) {
   const g = ctx.guest;
+  // Refused before anything is destroyed: a clone Proxmox cannot place on the declared node.
+  const place = placeable(g, clonePlacement(ctx));
   if (ctx.gs) await destroy(ctx);
   const description = birthDescription(ctx);
-  // The birth record is written by the creating call itself; the run's end removes it (births.ts).
+  // The birth record is written by the creating call itself, on the node that runs it; the run's
+  // end removes it (births.ts).
   const record = birthRecord(ctx);
-  const born = (cmd: string, args: string[]) => withBirthRecord(record, ctx.host.mapPath, cmd, args);
-  if (g.cloneFrom !== undefined) {
-    await must(ctx, tool(g), cloneArgs(ctx, g, description), undefined, born);
+  const born = (on: StepContext) => (cmd: string, args: string[]) =>
+    withBirthRecord(record, on.host.mapPath, cmd, args);
+  // Made on the declared node, whatever node the guest it replaces was on.
+  const here = onNodeCtx(ctx, nodeOf(ctx));
+  if (place) {
+    // On the source's node, then onto the declared one (`--target`, or a migration): placement.ts.
+    await placeClone(ctx, place, (on) =>
+      must(on, tool(g), cloneArgs(ctx, g, description), undefined, born(on)),
+    );
   } else if (isLxc(g)) {
     if (!g.ostemplate) throw new StepError(`guest ${g.vmid}: no ostemplate and no cloneFrom`);
-    await must(ctx, 'pct', lxcCreateArgs(ctx, g, description), undefined, born);
+    await must(here, 'pct', lxcCreateArgs(ctx, g, description), undefined, born(here));
   } else {
     if (!g.image) throw new StepError(`guest ${g.vmid}: no image and no cloneFrom`);
     // One `qm create` with the disk import and the cloud-init drive: the whole creation is one
     // Proxmox task under `lock: create`, so an interrupted one is visible (the lock, a running
     // task) and recoverable, never a VM that looks made but has no disk.
-    await must(ctx, 'qm', vmCreateArgs(g, description), undefined, born);
+    await must(here, 'qm', vmCreateArgs(g, description), undefined, born(here));
     const after = await reread(ctx, 'stopped');
     if (!after.current.props.scsi0) throw new StepError(`VM ${g.vmid}: the disk import left no scsi0`);
     return { changed: true, status: 'stopped' as const };
@@ -248,7 +266,12 @@ export const exists = defineTarget({
   describe: (ctx) => {
     const g = ctx.guest;
     const prefix = ctx.gs ? `destroy ${g.vmid}${lossSuffix(ctx.gs)}, then ` : '';
-    if (g.cloneFrom !== undefined) return prefix + showCommand(tool(g), cloneArgs(ctx, g, ''));
+    if (g.cloneFrom !== undefined)
+      return (
+        prefix +
+        showCommand(tool(g), cloneArgs(ctx, g, '')) +
+        placementNote(clonePlacement(ctx), g.vmid, tool(g))
+      );
     if (isLxc(g)) return prefix + showCommand('pct', lxcCreateArgs(ctx, g, ''));
     return prefix + showCommand('qm', vmCreateArgs(g, ''));
   },
@@ -257,7 +280,10 @@ export const exists = defineTarget({
     // `pct clone` puts `lock: disk` on its source for the whole copy: nothing else may touch it.
     const keys = [`guest:${g.vmid}`];
     if (g.cloneFrom !== undefined && g.kind === 'lxc') keys.push(`guest:${g.cloneFrom}`);
-    if (g.cloneFrom === undefined || g.kind === 'lxc') keys.push(`heavy:${nodeOf(ctx)}`);
+    // The copy runs on the source's node; a clone that must migrate copies onto its own too (placement.ts).
+    const place = clonePlacement(ctx);
+    if (g.cloneFrom === undefined || g.kind === 'lxc') keys.push(`heavy:${place?.runOn ?? nodeOf(ctx)}`);
+    if (place?.how === 'migrate') keys.push(`heavy:${place.to}`);
     return keys;
   },
   apply: run,

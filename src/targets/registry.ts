@@ -12,6 +12,7 @@ import { hostDirs } from './hostdirs.js';
 import { lxcConfig } from './lxc-config.js';
 import { lxcIdmap } from './lxc-idmap.js';
 import { lxcStorage } from './lxc-storage.js';
+import { withNodeTarget } from './placement.js';
 import { app, feature, vmVolumes } from './provision.js';
 import { running } from './running.js';
 import { snapshotsTakenAfter } from './snapshot.js';
@@ -53,7 +54,8 @@ export interface Expansion {
 export function expandGuest(g: Guest, warnings: string[] = []): Target[] {
   const out: Target[] = [];
   for (const k of TARGET_KINDS) out.push(...k.expand(g, new Made(out), warnings));
-  return out;
+  // The guest is moved to its declared node before anything else of it runs (placement.ts).
+  return withNodeTarget(g, out);
 }
 
 /** Problems of the config some kind cannot build (two guests wanting one host folder's owner...). */

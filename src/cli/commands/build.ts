@@ -171,7 +171,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       } else {
         if (!stale.length) write('nothing to do: every selected target is fresh');
         for (const s of steps) {
-          write(`${s.target}  [${s.action}]  ${s.step}`);
+          write(`${s.target}${s.node ? ` @${s.node}` : ''}  [${s.action}]  ${s.step}`);
           for (const r of s.reasons) write(`    because ${r.text}`);
         }
         if (stale.length) write(planTotalsLine(steps));
@@ -243,10 +243,12 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       ms: Date.now() - started,
       hostCalls: { ...host.runner.calls },
       interrupted: result?.interrupted ?? interrupt.requested,
+      ...(result?.nodesDown.length ? { nodesDown: result.nodesDown } : {}),
     };
     emit(summary);
     if (display) for (const l of summaryLines(summary)) write(l);
-    if (summary.failed.length || summary.interrupted) process.exitCode = 1;
+    // A node down leaves its guests unbuilt: not a success, though the other nodes' work ran.
+    if (summary.failed.length || summary.interrupted || summary.nodesDown) process.exitCode = 1;
   }
 }
 

@@ -6,6 +6,7 @@ import { formatDiagnostics } from '../../dsl/diagnostics.js';
 import { loadConfig } from '../../dsl/load.js';
 import type { Config, Guest } from '../../dsl/model.js';
 import { configWarnings } from '../../dsl/warnings.js';
+import { showsNodes } from '../nodes.js';
 import { configOption, EXIT_BAD_CONFIG, loadConfigOrExit } from '../options.js';
 
 /**
@@ -21,6 +22,9 @@ export function summarize(config: Config): string[] {
   const source = (g: Guest) => (g.kind === 'lxc' ? g.ostemplate : g.image)?.split('/').pop();
   const size = (g: Guest) => `${g.cores} core${g.cores === 1 ? '' : 's'} ${g.memoryMb} MiB`;
   const widths = { id: w(id), name: w((g) => g.name), origin: w(origin), size: w(size) };
+  // A cluster: each guest's node after its name.
+  const node = (g: Guest) =>
+    showsNodes(config) ? [`on ${(g.node ?? config.node).padEnd(w((x) => x.node ?? config.node))}`, ''] : [];
   return guests.map((g) => {
     const flags = [g.template ? 'template' : '', g.boot.onboot ? 'onboot' : ''].filter(Boolean).join(',');
     return [
@@ -28,6 +32,7 @@ export function summarize(config: Config): string[] {
       id(g).padStart(widths.id),
       g.name.padEnd(widths.name),
       '',
+      ...node(g),
       origin(g).padEnd(widths.origin),
       '',
       size(g).padEnd(widths.size),
@@ -73,6 +78,7 @@ export function registerCheck(program: Command): void {
             ok: true,
             file: result.value.file,
             node: result.value.node,
+            ...(result.value.nodes ? { nodes: result.value.nodes } : {}),
             guests: [...result.value.guests.values()].map(redact),
           }
         : { ok: false, problems: result.error };

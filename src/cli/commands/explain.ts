@@ -5,6 +5,7 @@ import { planFor, readState, resolveRefs, selection } from '../../pipeline/engin
 import { JSON_VERSION } from '../../runner/events.js';
 import { formatReason, reasonJson } from '../../runner/staleness.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
+import { nodeFields, nodeText } from '../nodes.js';
 
 interface ExplainFlags extends CommonFlags {
   json?: boolean;
@@ -30,11 +31,15 @@ export function registerExplain(program: Command): void {
       if (!read.ok) return fail('explain', `cannot read ${host.label}: ${read.error}`, 1);
       const verdicts = planFor(engine, read.value.state, sel.value, new Set());
       const shown = sel.value.filter((id) => named.value.includes(id));
+      const state = read.value.state;
+      const nodeOfTarget = (id: string) =>
+        nodeFields(engine.config, engine.config.guests.get(engine.targets.get(id)!.guest)!, state);
       if (flags.json) {
         const out = shown.map((id) => {
           const v = verdicts.get(id)!;
           return {
             target: id,
+            ...nodeOfTarget(id),
             stale: v.stale,
             action: v.effect,
             step: v.step,
@@ -48,14 +53,16 @@ export function registerExplain(program: Command): void {
       for (const id of shown) {
         const v = verdicts.get(id)!;
         const t = engine.targets.get(id)!;
+        const n = nodeOfTarget(id);
+        const at = n.node ? ` (node ${nodeText({ node: n.node, ...n })})` : '';
         if (!v.stale) {
           const how =
             t.stamp === 'required' ? 'its stamp matches the inputs' : 'the host matches the declaration';
           const fp = t.stamp === 'none' ? '' : ` (fingerprint ${v.fingerprint})`;
-          process.stdout.write(`${id}: fresh — ${how}${fp}\n`);
+          process.stdout.write(`${id}${at}: fresh — ${how}${fp}\n`);
           continue;
         }
-        process.stdout.write(`${id}: stale — would ${v.effect}: ${v.step}\n`);
+        process.stdout.write(`${id}${at}: stale — would ${v.effect}: ${v.step}\n`);
         for (const r of v.reasons) process.stdout.write(`    because ${formatReason(r)}\n`);
         const staleDeps = t.deps.filter((d) => verdicts.get(d)?.stale);
         if (staleDeps.length)

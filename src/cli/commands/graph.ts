@@ -8,6 +8,7 @@ import { JSON_VERSION } from '../../runner/events.js';
 import type { Verdict } from '../../runner/staleness.js';
 import { reasonJson } from '../../runner/staleness.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
+import { showsNodes } from '../nodes.js';
 
 interface GraphFlags extends CommonFlags {
   targets?: boolean;
@@ -64,6 +65,7 @@ export function registerGraph(program: Command): void {
           dependsOn: g.dependsOn,
           stale: order.some((id) => engine.targets.get(id)!.guest === g.vmid && verdicts.get(id)?.stale),
           missing: missing.has(g.vmid),
+          ...(showsNodes(engine.config) ? { node: g.node ?? engine.config.node } : {}),
         }));
       const targets: TargetNodeInfo[] = order.map((id) => {
         const t = engine.targets.get(id)!;

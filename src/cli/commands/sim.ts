@@ -4,7 +4,30 @@ import type { Command } from 'commander';
 import { Host } from '../../pve/host.js';
 import { simRunner } from '../../pve/runner.js';
 import { simEnv } from '../../sim/env.js';
-import { initSimHost, isInitialized, resetSimHost, showSimHost } from '../../sim/init.js';
+import {
+  initSimHost,
+  isInitialized,
+  resetSimHost,
+  setSimNodeDown,
+  showSimHost,
+  simNodes,
+} from '../../sim/init.js';
+
+/** `--nodes 3` → pve1..pve3; `--nodes a,b` → those names. */
+export function parseNodesOption(value: string): string[] | { error: string } {
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    if (n < 1 || n > 64) return { error: `--nodes: a number of nodes from 1 to 64, got ${value}` };
+    return n === 1 ? ['pve'] : Array.from({ length: n }, (_, i) => `pve${i + 1}`);
+  }
+  const names = value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return names.length
+    ? names
+    : { error: `--nodes: a number or a comma-separated list of node names, got '${value}'` };
+}
 
 function rootOf(opts: { root?: string }): string {
   return opts.root ? simEnv({ ...process.env, PHOENIX_SIM_ROOT: opts.root }).root : simEnv().root;
@@ -21,16 +44,66 @@ export function registerSim(program: Command): void {
     .command('init')
     .description('Create the simulated host: node pve, storages, an Ubuntu 24.04 template and a cloud image')
     .option('--root <dir>', 'state folder (default: PHOENIX_SIM_ROOT or .phoenix/sim)')
-    .action((opts: { root?: string }) => {
+    .option(
+      '--nodes <n|names>',
+      'a cluster: a number of nodes (pve1, pve2, ...) or comma-separated node names',
+    )
+    .action((opts: { root?: string; nodes?: string }) => {
       const root = rootOf(opts);
       const existed = isInitialized(root);
-      const created = initSimHost(root, simEnv().node);
+      const nodes = opts.nodes === undefined ? simEnv().node : parseNodesOption(opts.nodes);
+      if (!Array.isArray(nodes) && typeof nodes !== 'string') {
+        process.stderr.write(`phoenix sim init: ${nodes.error}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      let created: string[];
+      try {
+        created = initSimHost(root, nodes);
+      } catch (e) {
+        process.stderr.write(`phoenix sim init: ${(e as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const all = simNodes(root);
+      const what = all.length > 1 ? `simulated cluster (${all.join(', ')})` : 'simulated host';
       process.stdout.write(
         existed
           ? `Simulated host already initialized in ${root}${created.length ? ` (added ${created.join(', ')})` : ''}\n`
-          : `Initialized simulated host in ${root}\n`,
+          : `Initialized ${what} in ${root}\n`,
       );
     });
+
+  const node = sim.command('node').description('Take a simulated cluster node down or bring it back up');
+  for (const [verb, down] of [
+    ['down', true],
+    ['up', false],
+  ] as const) {
+    node
+      .command(`${verb} <node>`)
+      .description(
+        down
+          ? 'The node stops answering: its commands fail like ssh (exit 255), the others see it offline'
+          : 'The node answers again',
+      )
+      .option('--root <dir>', 'state folder (default: PHOENIX_SIM_ROOT or .phoenix/sim)')
+      .action((name: string, opts: { root?: string }) => {
+        const root = rootOf(opts);
+        if (!isInitialized(root)) {
+          process.stderr.write(`phoenix sim: no simulated host in ${root} (run \`phoenix sim init\`)\n`);
+          process.exitCode = 2;
+          return;
+        }
+        try {
+          setSimNodeDown(root, name, down);
+        } catch (e) {
+          process.stderr.write(`phoenix sim node ${verb}: ${(e as Error).message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        process.stdout.write(`Node ${name} is ${down ? 'down' : 'up'}\n`);
+      });
+  }
 
   sim
     .command('reset')
@@ -48,7 +121,7 @@ export function registerSim(program: Command): void {
         return;
       }
       try {
-        resetSimHost(root, simEnv().node);
+        resetSimHost(root);
       } finally {
         await host.releaseLock();
       }
@@ -67,12 +140,19 @@ export function registerSim(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const s = showSimHost(root, simEnv().node);
+      const s = showSimHost(root, process.env.PHOENIX_SIM_NODE || undefined);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         return;
       }
-      const lines = [`Simulated host ${s.node} in ${s.root}`, '', 'Storages:'];
+      const lines =
+        s.nodes.length > 1
+          ? [
+              `Simulated cluster in ${s.root}: ${s.nodes.map((n) => `${n.node}${n.down ? ' (down)' : ''}`).join(', ')}`,
+              '',
+              'Storages:',
+            ]
+          : [`Simulated host ${s.node} in ${s.root}`, '', 'Storages:'];
       for (const st of s.storages)
         lines.push(`  ${st.id.padEnd(28)} ${st.type.padEnd(8)} ${st.content.join(',')}`);
       lines.push('', s.guests.length ? 'Guests:' : 'Guests: none');
@@ -80,8 +160,9 @@ export function registerSim(program: Command): void {
         const flags = [g.template ? 'template' : '', g.lock ? `lock: ${g.lock}` : '']
           .filter(Boolean)
           .join(', ');
+        const where = s.nodes.length > 1 ? `${(g.node ?? '').padEnd(8)} ` : '';
         lines.push(
-          `  ${String(g.vmid).padEnd(8)} ${g.kind.padEnd(5)} ${g.status.padEnd(8)} ${g.name}${flags ? `  (${flags})` : ''}`,
+          `  ${String(g.vmid).padEnd(8)} ${where}${g.kind.padEnd(5)} ${g.status.padEnd(8)} ${g.name}${flags ? `  (${flags})` : ''}`,
         );
       }
       lines.push('', `Calls logged: ${s.calls} (${root}/calls.jsonl)`);

@@ -7,6 +7,7 @@ import { JSON_VERSION } from '../../runner/events.js';
 import { lockNote } from '../../runner/half-made.js';
 import { reasonJson } from '../../runner/staleness.js';
 import { addCommonOptions, type CommonFlags, fail, setup } from '../engine.js';
+import { nodeFields, nodeText, showsNodes } from '../nodes.js';
 
 interface StatusFlags extends CommonFlags {
   json?: boolean;
@@ -46,6 +47,7 @@ export function registerStatus(program: Command): void {
           vmid: g.vmid,
           name: g.name,
           kind: g.kind,
+          ...nodeFields(engine.config, g, state),
           state: !gs ? 'missing' : staleCount ? 'stale' : 'fresh',
           power: gs?.status ?? 'absent',
           template: gs?.template ?? false,
@@ -65,6 +67,9 @@ export function registerStatus(program: Command): void {
       // Columns as wide as the longest VMID and name, so a long name does not push its row out of line.
       const idW = Math.max(...guests.map((g) => String(g.vmid).length), 3) + 1;
       const nameW = Math.max(...guests.map((g) => g.name.length), 4) + 1;
+      // A cluster: the node column after the kind (`pve1 → pve2` while a migration is due).
+      const nodeCol = (g: (typeof guests)[number]) => (g.node ? nodeText({ node: g.node, ...g }) : '');
+      const nodeW = showsNodes(engine.config) ? Math.max(...guests.map((g) => nodeCol(g).length)) + 1 : 0;
       for (const g of guests) {
         const stale = g.targets.filter((t) => t.state === 'stale');
         const power =
@@ -72,7 +77,7 @@ export function registerStatus(program: Command): void {
           (g.lockNote ? `, ${g.lockNote}` : '') +
           (g.outdatedReason ? `, outdated: ${g.outdatedReason}` : '');
         process.stdout.write(
-          `${String(g.vmid).padEnd(idW)} ${g.name.padEnd(nameW)} ${g.kind.padEnd(4)} ${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
+          `${String(g.vmid).padEnd(idW)} ${g.name.padEnd(nameW)} ${g.kind.padEnd(4)} ${nodeW ? `${nodeCol(g).padEnd(nodeW)} ` : ''}${g.state}${power}${g.state === 'stale' ? ` (${stale.length}/${g.targets.length} targets stale)` : ''}\n`,
         );
         if (g.state === 'missing') continue;
         for (const t of flags.all ? g.targets : stale) {

@@ -59,6 +59,7 @@ export function summaryLines(e: Extract<BuildEvent, { type: 'summary' }>): strin
     if (f.command) lines.push(`  command: ${f.command}`);
     for (const l of f.stderrTail.split('\n').filter(Boolean)) lines.push(`  | ${l}`);
   }
+  for (const d of e.nodesDown ?? []) lines.push(`node ${d.node} unreachable: ${d.reason}`);
   if (e.blocked.length) lines.push(`blocked by failures: ${e.blocked.join(', ')}`);
   return lines;
 }
