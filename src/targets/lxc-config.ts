@@ -309,7 +309,8 @@ async function writeRawLxc(ctx: StepContext, g: LxcGuest): Promise<'running' | '
 export const lxcConfig = defineTarget<LxcGuest>({
   kind: 'config',
   guest: 'lxc',
-  needs: () => ['exists'],
+  // On its declared node first (node.ts): every later step runs there.
+  needs: () => ['node'],
   stamp: 'none',
   inputs: ({ guest: g }) => ({
     ...lxcDeclared(g),

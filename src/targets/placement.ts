@@ -5,15 +5,7 @@
 import type { Config, Guest, Vmid } from '../dsl/model.js';
 import { parsePropertyString } from '../pve/format/index.js';
 import type { GuestState, HostState, PowerStatus } from '../pve/state.js';
-import {
-  type Observation,
-  type StepContext,
-  StepError,
-  type StepHost,
-  type Target,
-  type TargetContext,
-  targetId,
-} from '../runner/types.js';
+import { type StepContext, StepError, type StepHost, type TargetContext } from '../runner/types.js';
 import { kindOf, must, nodeOf, tool } from './common.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -453,85 +445,4 @@ export async function placeClone(
   const m = planMigration(made, place.to, storageFacts(ctx.state), 'stopped');
   if (!m.ok) throw new StepError(describeMigration(g.vmid, m));
   await must(onNodeCtx(ctx, landed), m.cmd, m.args);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The `node` target: the guest is on its declared node
-
-function observe(ctx: TargetContext): Observation {
-  const to = nodeOf(ctx);
-  const gs = ctx.gs;
-  if (!gs) return { kind: 'missing', detail: 'guest does not exist yet' };
-  if (gs.node === to) return { kind: 'ok' };
-  return { kind: 'drift', drifts: [{ field: 'node', host: gs.node, declared: to }] };
-}
-
-function describe(ctx: TargetContext, obs: Observation): string {
-  const g = ctx.guest;
-  const to = nodeOf(ctx);
-  if (obs.kind === 'ok') return `${g.vmid} is on ${to}`;
-  if (!ctx.gs) return `${g.vmid} is made on ${to} (see ${tool(g)} in exists)`;
-  return describeMigration(g.vmid, planMigration(ctx.gs, to, storageFacts(ctx.state)));
-}
-
-async function run(ctx: StepContext) {
-  const g = ctx.guest;
-  const to = nodeOf(ctx);
-  const gs = ctx.gs;
-  if (!gs) throw new StepError(`guest ${g.vmid} does not exist: nothing to migrate to ${to}`);
-  if (gs.node === to) return { changed: false };
-  const m = planMigration(gs, to, storageFacts(ctx.state));
-  if (!m.ok) throw new StepError(describeMigration(g.vmid, m));
-  await must(onNodeCtx(ctx, gs.node), m.cmd, m.args);
-  const status = m.downtime === 'offline' ? 'stopped' : gs.status;
-  const after = await ctx.host.readGuest(g.vmid, kindOf(g), to, status);
-  if (!after)
-    throw new StepError(`${m.cmd} ${m.args.join(' ')} returned, but ${g.vmid}'s config is not on ${to}`);
-  return { changed: true, status };
-}
-
-/** `<kind>/<vmid>:node` — the guest is on its declared node; moved there by migration. */
-export function nodeTarget(g: Guest): Target {
-  const kind = kindOf(g);
-  return {
-    id: targetId(kind, g.vmid, 'node'),
-    guest: g.vmid,
-    kind,
-    name: 'node',
-    deps: [targetId(kind, g.vmid, 'exists')],
-    stamp: 'none',
-    inputs: (ctx) => ({ node: nodeOf(ctx) }),
-    scripts: () => [],
-    observe,
-    effect: (ctx, obs) =>
-      obs.kind === 'missing'
-        ? 'create'
-        : g.kind === 'lxc' && ctx.gs?.status !== 'stopped'
-          ? 'restart'
-          : 'update',
-    describe,
-    // `exists` leaves a new guest on its declared node (placeClone): nothing left to move.
-    coveredByCreate: () => true,
-    locks: (ctx) => {
-      const to = nodeOf(ctx);
-      return [...new Set([`guest:${g.vmid}`, `heavy:${ctx.gs?.node ?? to}`, `heavy:${to}`])];
-    },
-    run,
-  };
-}
-
-/**
- * Adds the `node` target right after `exists` (kept first: the clone edges go to it) and makes
- * the guest's other targets that waited for `exists` wait for it: every later step runs on the
- * guest's declared node.
- */
-export function withNodeTarget(g: Guest, targets: Target[]): Target[] {
-  const node = nodeTarget(g);
-  const exists = node.deps[0]!;
-  for (const t of targets) {
-    if (t.id === exists) continue;
-    t.deps = t.deps.map((d) => (d === exists ? node.id : d));
-  }
-  const [first, ...rest] = targets;
-  return first ? [first, node, ...rest] : [node];
 }

@@ -12,7 +12,7 @@ import { hostDirs } from './hostdirs.js';
 import { lxcConfig } from './lxc-config.js';
 import { lxcIdmap } from './lxc-idmap.js';
 import { lxcStorage } from './lxc-storage.js';
-import { withNodeTarget } from './placement.js';
+import { node } from './node.js';
 import { app, feature, vmVolumes } from './provision.js';
 import { running } from './running.js';
 import { snapshotsTakenAfter } from './snapshot.js';
@@ -27,6 +27,7 @@ import { vmDisk } from './vm-disk.js';
  */
 export const TARGET_KINDS: readonly TargetKind[] = [
   exists,
+  node,
   lxcConfig,
   lxcIdmap,
   hostDirs,
@@ -54,8 +55,7 @@ export interface Expansion {
 export function expandGuest(g: Guest, warnings: string[] = []): Target[] {
   const out: Target[] = [];
   for (const k of TARGET_KINDS) out.push(...k.expand(g, new Made(out), warnings));
-  // The guest is moved to its declared node before anything else of it runs (placement.ts).
-  return withNodeTarget(g, out);
+  return out;
 }
 
 /** Problems of the config some kind cannot build (two guests wanting one host folder's owner...). */

@@ -236,7 +236,8 @@ async function run(ctx: StepCtx<VmGuest>) {
 export const vmConfig = defineTarget<VmGuest>({
   kind: 'config',
   guest: 'vm',
-  needs: () => ['exists'],
+  // On its declared node first (node.ts): every later step runs there.
+  needs: () => ['node'],
   // Everything is observable (the password through Proxmox's hash of it): the stamp only
   // catches what observation cannot see.
   stamp: 'optional',

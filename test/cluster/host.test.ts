@@ -88,7 +88,7 @@ describe('cluster-wide build lock', () => {
     const first = cluster(root);
     // Another config of the same cluster that reaches it through pve2 first.
     const second = cluster(root, { pve2: 'local', pve1: 'local' });
-    expect(await first.acquireLock()).toEqual({ ok: true });
+    expect(await first.acquireLock()).toEqual({ ok: true, value: {} });
     const refused = await second.acquireLock();
     expect(refused.ok).toBe(false);
     if (!refused.ok) {
@@ -98,7 +98,7 @@ describe('cluster-wide build lock', () => {
       expect(refused.error).toContain(`pid ${process.pid} on ${hostname()}`);
     }
     await first.releaseLock();
-    expect(await second.acquireLock()).toEqual({ ok: true });
+    expect(await second.acquireLock()).toEqual({ ok: true, value: {} });
     const owner = JSON.parse(readFileSync(path.join(root, CLUSTER_LOCK), 'utf8'));
     expect(owner.node).toBe('pve2');
   });
@@ -114,7 +114,7 @@ describe('cluster-wide build lock', () => {
     const r = await cluster(root).acquireLock();
     expect(r).toMatchObject({
       ok: true,
-      note: expect.stringMatching(/took over the build lock of process \d+/),
+      value: { note: expect.stringMatching(/took over the build lock of process \d+/) },
     });
     expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid);
   });

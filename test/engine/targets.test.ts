@@ -74,6 +74,7 @@ describe("a guest's targets, in the registry's order", () => {
     const t = byName(expandGuest(g));
     expect([...t.keys()]).toEqual([
       'exists',
+      'node',
       'config',
       'idmap',
       'hostdirs',
@@ -85,6 +86,8 @@ describe("a guest's targets, in the registry's order", () => {
       'snapshot:feat',
       'health',
     ]);
+    expect(t.get('node')?.deps).toEqual(['lxc/103:exists']);
+    expect(t.get('config')?.deps).toEqual(['lxc/103:node']);
     expect(t.get('hostdirs')?.deps).toEqual(['lxc/103:idmap']);
     expect(t.get('storage')?.deps).toEqual(['lxc/103:idmap', 'lxc/103:hostdirs']);
     expect(t.get('snapshot:cfg')?.deps).toEqual(['lxc/103:running']);
@@ -102,6 +105,7 @@ describe("a guest's targets, in the registry's order", () => {
     expect(t.get('app')?.deps).toEqual(['vm/9000:agent']);
     expect(t.get('template')?.deps).toEqual([
       'vm/9000:exists',
+      'vm/9000:node',
       'vm/9000:config',
       'vm/9000:agent',
       'vm/9000:app',
