@@ -1,16 +1,20 @@
 // Birth records: Phoenix asks Proxmox to create or clone a guest in one host call that first
-// writes a one-line record on the host (`/var/lib/phoenix/births/<vmid>.json`), then becomes the
+// writes a one-line record on the host (`/etc/pve/phoenix/births/<vmid>.json`), then becomes the
 // Proxmox command; the records of the guests a run made are removed together at its end. A
 // `pct|qm create|clone` killed mid-task leaves the new guest under `lock: create|clone` with at
 // most an empty config, so nothing in Proxmox says who started it: the record does. It lives on
-// the host, beside what it describes, so any checkout and any later run sees it.
+// the host, beside what it describes, so any checkout and any later run sees it — in /etc/pve,
+// which pmxcfs replicates to every node of a cluster (any path and folder may be made there:
+// pve-cluster src/pmxcfs/memdb.c memdb_mkdir/memdb_write refuse only '.', '..' and files over
+// 1 MiB), so the one state read from any node sees a record written on any other, and the run's
+// end removes them all through one node.
 import type { Vmid } from '../dsl/model.js';
 import { writeThen } from './write-then.js';
 
 /** Proxmox's two guest kinds as Phoenix names them (state.ts re-exports it). */
 export type GuestKind = 'lxc' | 'vm';
 
-export const BIRTHS_DIR = '/var/lib/phoenix/births';
+export const BIRTHS_DIR = '/etc/pve/phoenix/births';
 
 export interface BirthRecord {
   vmid: Vmid;
@@ -45,7 +49,7 @@ export function withBirthRecord(
   return writeThen(birthPath(r.vmid), printBirth(r), mapPath, cmd, args);
 }
 
-const BIRTH_LINE = /\/var\/lib\/phoenix\/births\/(\d+)\.json:(.*)$/;
+const BIRTH_LINE = /\/etc\/pve\/phoenix\/births\/(\d+)\.json:(.*)$/;
 
 /** A `grep -rH` line of the births folder → its record; anything damaged reads as no record. */
 export function parseBirthLine(line: string): BirthRecord | undefined {

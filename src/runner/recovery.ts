@@ -43,10 +43,10 @@ export async function settleLocks(
     if (!locked && state.births.size === 0) return { ok: true, value: state };
     let tasks: Awaited<ReturnType<Host['activeTasks']>> = { ok: true, value: [] };
     if (locked) {
-      tasks = await host.activeTasks(
-        state.nodes.length ? state.nodes : [config.node],
-        new Set([...vmids].map(String)),
-      );
+      // An offline node answers nothing (pvesh proxies /nodes/<n>/tasks to it): its guests are
+      // blocked by the scheduler, naming the node.
+      const nodes = (state.nodes.length ? state.nodes : [config.node]).filter((n) => !state.offline?.has(n));
+      tasks = await host.activeTasks(nodes, new Set([...vmids].map(String)));
       if (!tasks.ok) return { ok: false, error: [`cannot list Proxmox tasks: ${tasks.error}`] };
       // The locks must be seen *after* the tasks: a task that ended between an earlier read and
       // the task list has lifted its locks by now, and must not be taken for debris.
@@ -89,7 +89,9 @@ export async function settleLocks(
         await host.runner.removeFile(birthPath(a.vmid));
         continue;
       }
-      const r = await host.run(c.cmd, c.args);
+      // `pct|qm unlock/destroy` act only on the node holding the guest's config.
+      const node = state.guests.get(a.vmid)?.node;
+      const r = await (node ? host.on(node) : host).run(c.cmd, c.args);
       changedHost = true;
       if (r.exitCode !== 0) {
         const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;

@@ -2,7 +2,7 @@
 // are built through their own node, a no-op rebuild costs no more host calls than a single node's,
 // status shows each guest's node, and with one node down the others' guests still build while the
 // report names the node.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { project } from '../engine/helpers.js';
@@ -64,6 +64,21 @@ describe('three-node simulated cluster', () => {
     expect(again.hostCalls.reads + again.hostCalls.writes).toBeLessThanOrEqual(
       one.hostCalls.reads + one.hostCalls.writes,
     );
+  });
+
+  it('a creation killed on another node than the first is recognised and recovered: its birth record is in /etc/pve', () => {
+    const p = threeNodes();
+    const killed = p.events(['build', '--sim', '102'], {
+      PHOENIX_SIM_FAULTS: 'cmd=pct,op=create,vmid=102,mode=crash,times=1',
+    });
+    expect(killed.status).not.toBe(0);
+    const births = path.join(p.simRoot, 'etc', 'pve', 'phoenix', 'births');
+    expect(readdirSync(births)).toEqual(['102.json']);
+    // The state is read through pve1; 102 is pve2's, half-made under `lock: create`.
+    const again = p.run(['build', '--sim', '102']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(`${again.stdout}${again.stderr}`).toMatch(/recovering half-made CT 102: its create/);
+    expect(existsSync(births) ? readdirSync(births) : []).toEqual([]);
   });
 
   it('with one node down, builds the others and names the node', () => {

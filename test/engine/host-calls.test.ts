@@ -145,7 +145,7 @@ describe('host calls of the repository fleet', () => {
     expect(full.calls).toBeLessThanOrEqual(160);
     expect(callsServed(dir)).toBeLessThanOrEqual(164);
     // The creations are over: the run's end removed their birth records, all in one call.
-    const births = path.join(simRoot(dir), 'var', 'lib', 'phoenix', 'births');
+    const births = path.join(simRoot(dir), 'etc', 'pve', 'phoenix', 'births');
     expect(existsSync(births) ? readdirSync(births) : []).toEqual([]);
     const noop = build(dir);
     expect(noop.status, noop.stderr).toBe(0);

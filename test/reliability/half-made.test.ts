@@ -25,7 +25,7 @@ function project(name: string) {
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   };
   const births = () => {
-    const d = path.join(simRoot, 'var', 'lib', 'phoenix', 'births');
+    const d = path.join(simRoot, 'etc', 'pve', 'phoenix', 'births');
     return existsSync(d) ? readdirSync(d) : [];
   };
   const run = (args: string[], extra: Record<string, string> = {}) =>
