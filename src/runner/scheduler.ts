@@ -12,7 +12,7 @@ import type { Host } from '../pve/host.js';
 import type { HostState } from '../pve/state.js';
 import { descriptionOf } from '../pve/state.js';
 import { lostText } from './checks.js';
-import type { Emit, FailureInfo } from './events.js';
+import type { BuildEvent, Emit, FailureInfo } from './events.js';
 import type { History } from './history.js';
 import { dependencyStale, judge, type ScriptHasher } from './plan.js';
 import { formatReason, reasonJson } from './staleness.js';
@@ -85,6 +85,29 @@ export interface ExecuteResult {
   interrupted: boolean;
   /** Nodes found unreachable (offline in the state read, or a command's transport failed): their guests were blocked. */
   nodesDown: Array<{ node: string; reason: string }>;
+}
+
+/**
+ * The build's last event. The scheduler judges every selected target (fresh ones too), so its
+ * count is the whole answer; without a run (nothing stale) every selected target is fresh.
+ */
+export function buildSummary(
+  result: ExecuteResult | undefined,
+  selected: number,
+  run: { ms: number; hostCalls: { reads: number; writes: number }; interrupted: boolean },
+): Extract<BuildEvent, { type: 'summary' }> {
+  return {
+    type: 'summary',
+    built: result?.built ?? [],
+    fresh: result ? result.fresh.length : selected,
+    failed: result?.failed ?? [],
+    blocked: result?.blocked ?? [],
+    notStarted: result?.notStarted ?? [],
+    ms: run.ms,
+    hostCalls: { ...run.hostCalls },
+    interrupted: result?.interrupted ?? run.interrupted,
+    ...(result?.nodesDown.length ? { nodesDown: result.nodesDown } : {}),
+  };
 }
 
 /** Why a node's guests are blocked: the state read saw it offline, or a command could not reach it. */

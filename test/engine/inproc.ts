@@ -12,7 +12,7 @@ import { Host } from '../../src/pve/host.js';
 import { type CommandResult, guestCleanEnv, LocalRunner, type RunOptions } from '../../src/pve/runner.js';
 import type { BuildEvent } from '../../src/runner/events.js';
 import { History } from '../../src/runner/history.js';
-import { DEFAULT_TUNING, execute } from '../../src/runner/scheduler.js';
+import { buildSummary, DEFAULT_TUNING, execute } from '../../src/runner/scheduler.js';
 import { sleeper } from '../../src/runner/types.js';
 import { main as simMain } from '../../src/sim/cli.js';
 
@@ -211,17 +211,11 @@ export function inproc(dir: string, simRoot: string, env: Record<string, string>
             sleep: sleeper(0),
           })
         : undefined;
-      const summary: Extract<BuildEvent, { type: 'summary' }> = {
-        type: 'summary',
-        built: result?.built ?? [],
-        fresh: result ? result.fresh.length : selected.length,
-        failed: result?.failed ?? [],
-        blocked: result?.blocked ?? [],
-        notStarted: result?.notStarted ?? [],
+      const summary = buildSummary(result, selected.length, {
         ms: 0,
-        hostCalls: { ...host.runner.calls },
+        hostCalls: host.runner.calls,
         interrupted: false,
-      };
+      });
       emit(summary);
       return { ok: summary.failed.length === 0, events, problems: [], said, summary };
     } finally {

@@ -10,7 +10,7 @@ import { jsonRenderer } from '../../runner/report/json.js';
 import type { LiveStep } from '../../runner/report/live.js';
 import { plainRenderer, planTotals, planTotalsLine, summaryLines } from '../../runner/report/plain.js';
 import { type TtyDisplay, ttyDisplay } from '../../runner/report/tty.js';
-import { execute, type FailurePolicy, type Interrupt } from '../../runner/scheduler.js';
+import { buildSummary, execute, type FailurePolicy, type Interrupt } from '../../runner/scheduler.js';
 import type { Target } from '../../runner/types.js';
 import { addCommonOptions, type CommonFlags, fail, hostSleep, schedulerTuning, setup } from '../engine.js';
 
@@ -232,19 +232,11 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
       }
     }
     display?.stop();
-    // The scheduler judges every selected target (fresh ones too): its count is the whole answer.
-    const summary: Extract<BuildEvent, { type: 'summary' }> = {
-      type: 'summary',
-      built: result?.built ?? [],
-      fresh: result ? result.fresh.length : selected.length,
-      failed: result?.failed ?? [],
-      blocked: result?.blocked ?? [],
-      notStarted: result?.notStarted ?? [],
+    const summary = buildSummary(result, selected.length, {
       ms: Date.now() - started,
-      hostCalls: { ...host.runner.calls },
-      interrupted: result?.interrupted ?? interrupt.requested,
-      ...(result?.nodesDown.length ? { nodesDown: result.nodesDown } : {}),
-    };
+      hostCalls: host.runner.calls,
+      interrupted: interrupt.requested,
+    });
     emit(summary);
     if (display) for (const l of summaryLines(summary)) write(l);
     // A node down leaves its guests unbuilt: not a success, though the other nodes' work ran.
