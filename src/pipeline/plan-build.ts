@@ -20,6 +20,21 @@ export interface Choice {
   forced: Set<string>;
 }
 
+/**
+ * What the scheduler needs of the engine and the plan (`execute()`'s request, less how to run:
+ * host, jobs, policy, events): one place, for the CLI and any other caller.
+ */
+export function runInputs(engine: Engine, state: HostState, choice: Choice) {
+  return {
+    config: engine.config,
+    state,
+    targets: engine.targets,
+    order: choice.selected,
+    forced: choice.forced,
+    hasher: engine.hasher,
+  };
+}
+
 export interface ChoiceOptions {
   /** Guests or targets named on the command line (all when empty). */
   refs: string[];

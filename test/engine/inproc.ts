@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Engine, openProject } from '../../src/pipeline/engine.js';
-import { type BuildPlan, chooseTargets, planBuild } from '../../src/pipeline/plan-build.js';
+import { type BuildPlan, chooseTargets, planBuild, runInputs } from '../../src/pipeline/plan-build.js';
 import { Host } from '../../src/pve/host.js';
 import { type CommandResult, guestCleanEnv, LocalRunner, type RunOptions } from '../../src/pve/runner.js';
 import type { BuildEvent } from '../../src/runner/events.js';
@@ -162,7 +162,7 @@ export function inproc(dir: string, simRoot: string, env: Record<string, string>
     const { engine, host } = await open();
     const choice = chooseTargets(engine, { refs, force: opts.force ?? [], ...flags(opts) });
     if (!choice.ok) throw new Error(choice.error);
-    const { selected, forced } = choice.value;
+    const { selected } = choice.value;
     const lock = await host.acquireLock();
     if (!lock.ok) throw new Error(lock.error);
     const said: string[] = [];
@@ -193,12 +193,7 @@ export function inproc(dir: string, simRoot: string, env: Record<string, string>
       emit({ type: 'plan', steps, selected: selected.length });
       const result = stale.length
         ? await execute({
-            config: engine.config,
-            state,
-            targets: engine.targets,
-            order: selected,
-            forced,
-            hasher: engine.hasher,
+            ...runInputs(engine, state, choice.value),
             host,
             jobs: opts.jobs ?? 4,
             policy: opts.keepGoing ? 'continue' : 'no-new',

@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { stateDir } from '../../pipeline/engine.js';
-import { chooseTargets, planBuild } from '../../pipeline/plan-build.js';
+import { chooseTargets, planBuild, runInputs } from '../../pipeline/plan-build.js';
 import { type BuildEvent, type Emit, JSON_VERSION, type PlanStep } from '../../runner/events.js';
 import { History } from '../../runner/history.js';
 import { jsonRenderer } from '../../runner/report/json.js';
@@ -211,12 +211,7 @@ async function build(ids: string[], flags: BuildFlags): Promise<void> {
     if (stale.length) {
       try {
         result = await execute({
-          config: engine.config,
-          state,
-          targets: engine.targets,
-          order: selected,
-          forced,
-          hasher: engine.hasher,
+          ...runInputs(engine, state, { selected, forced }),
           host,
           jobs,
           policy,
